@@ -1,0 +1,55 @@
+# Supernetes: install, test, demo. Run as root on Debian 12.
+#
+#   make demo   install everything, then run the main job
+#   make test   install everything, then lint, check the layers and run the tests
+#
+# `make install` is idempotent: apt runs only when a package is missing, pip only
+# when setup.cfg changed since the venv was last built.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+APT_PACKAGES := \
+	python3 python3-venv python3-dev build-essential libcap-dev \
+	iproute2 iptables nftables conntrack procps kmod cpio curl ca-certificates \
+	busybox-static debootstrap runc umoci skopeo docker-registry apache2-utils \
+	etcd-server etcd-client qemu-system-x86 shellcheck ruby systemd
+
+.PHONY: install apt venv test lint unit demo bench clean
+
+install: apt venv
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt: installing$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PY) || /usr/bin/python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --config setup.cfg
+
+test: install lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+unit: install
+	$(VENV)/bin/pytest -m 'not root' $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/supernetes demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""API types shared by the API server, the controllers, superctl and the agent."""

@@ -1,0 +1,1 @@
+"""SuperAPIServer: a Kubernetes-style REST API over the store."""

@@ -1,0 +1,1 @@
+"""SuperController: the reconcile loops (replicas, deployments, nodes, GC, ...)."""

@@ -1,0 +1,1 @@
+"""superctl: the user's command-line client."""

@@ -1,0 +1,1 @@
+"""SuperCache: a versioned key-value store with watch (SQLite or etcd)."""

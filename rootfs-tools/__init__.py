@@ -1,0 +1,1 @@
+"""Image tools: registry / OCI layout / archive -> layers -> rootfs (umoci + skopeo's job)."""

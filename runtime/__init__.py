@@ -1,0 +1,4 @@
+"""superc: an OCI runtime built from Linux primitives (runc's job).
+
+Kept empty on purpose: `superc` imports only the modules a command needs.
+"""
