@@ -1,0 +1,139 @@
+"""The store interface (SuperCache): a versioned key-value store with watch.
+
+Modelled on etcd v3, which both backends must be able to implement: one global
+revision counter bumped by every write; each key remembers the revision that
+created it and the revision that last modified it; reads can be served at the
+current revision; watches replay every change after a given revision, in order,
+with no gap and no duplicate, until that revision has been compacted away.
+
+Keys are strings such as `/registry/pods/default/web-1`; values are bytes (the
+API server stores JSON). The API server's `resourceVersion` is a key's
+`mod_revision`, and a list's `resourceVersion` is the store revision it was read at.
+
+Errors (all `StoreError`):
+
+    StoreError
+    +-- KeyExists        create() of a key that exists
+    +-- KeyNotFound      update()/delete() of a key that does not exist
+    +-- RevisionConflict update()/delete() whose expected revision is stale
+    +-- Compacted        watch() or list() at a revision older than what is kept
+    +-- Unavailable      the backend cannot be reached (etcd down, disk error)
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+class StoreError(Exception):
+    """Base of every store error."""
+
+
+class KeyExists(StoreError):
+    pass
+
+
+class KeyNotFound(StoreError):
+    pass
+
+
+class RevisionConflict(StoreError):
+    def __init__(self, key: str, current: int):
+        super().__init__(f"{key}: revision conflict (current revision {current})")
+        self.key = key
+        self.current = current
+
+
+class Compacted(StoreError):
+    def __init__(self, requested: int, compacted: int):
+        super().__init__(f"revision {requested} is compacted (oldest kept: {compacted})")
+        self.requested = requested
+        self.compacted = compacted
+
+
+class Unavailable(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    key: str
+    value: bytes
+    create_revision: int
+    mod_revision: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change. `type` is "PUT" (create or update) or "DELETE".
+
+    `kv.mod_revision` is the revision of the change; on DELETE `kv.value` is the
+    last value the key had and `kv.mod_revision` is the revision of the delete.
+    `prev` is the value before the change (None for a create).
+    """
+
+    type: str
+    kv: KeyValue
+    prev: KeyValue | None = None
+
+
+class Watch(abc.ABC):
+    """An open watch: iterate to receive events; close() from any thread ends it."""
+
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator[Event]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class Store(abc.ABC):
+    """The one seam between the API server and its storage."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> KeyValue | None: ...
+
+    @abc.abstractmethod
+    def list(self, prefix: str, *, start_after: str | None = None, limit: int = 0,
+             revision: int = 0) -> tuple[list[KeyValue], int]:
+        """Keys under `prefix` in key order, after `start_after`, at most `limit` (0 = all).
+
+        Read at `revision` (0 = current) and return (items, revision read at), so a
+        paginated list stays one consistent snapshot. Raises Compacted when
+        `revision` is older than the oldest kept.
+        """
+
+    @abc.abstractmethod
+    def create(self, key: str, value: bytes) -> int:
+        """Create `key`; return the new revision. Raises KeyExists."""
+
+    @abc.abstractmethod
+    def update(self, key: str, value: bytes, expected_revision: int = 0) -> int:
+        """Replace `key` if its mod_revision equals `expected_revision` (0 = any).
+
+        Returns the new revision. Raises KeyNotFound or RevisionConflict.
+        """
+
+    @abc.abstractmethod
+    def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
+        """Delete `key` (guarded like update). Returns (revision, last value)."""
+
+    @abc.abstractmethod
+    def watch(self, prefix: str, from_revision: int) -> Watch:
+        """Every event under `prefix` with revision > `from_revision`, then live ones.
+
+        Raises Compacted when events after `from_revision` are no longer kept.
+        """
+
+    @abc.abstractmethod
+    def revision(self) -> int:
+        """The current global revision."""
+
+    @abc.abstractmethod
+    def compact(self, revision: int) -> None:
+        """Forget history at and below `revision` (current values are kept)."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
