@@ -20,6 +20,8 @@ Errors: every driver failure is a `CgroupError` (a `RuntimeError`), wrapping the
 from __future__ import annotations
 
 import abc
+import os
+import signal
 from dataclasses import dataclass, field
 
 
@@ -118,5 +120,26 @@ class Manager(abc.ABC):
         """Absolute directories by controller name ("" for the v2 unified dir).
 
         Saved in the container's state so `exec`, `update` and `delete` reopen the
-        very same cgroup, and so `exec` can join it.
+        very same cgroup (`factory.from_paths`), and so `exec` can join it.
         """
+
+    # Added after the first version of this interface; concrete, so every
+    # driver (and any test double) keeps working without them.
+
+    def parents(self) -> dict[str, str]:
+        """The directory each cgroup was placed below, keyed like `paths()`.
+
+        `destroy()` also removes the empty directories between a cgroup and its
+        parent (those a nested cgroupsPath like `pods/web/c1` made). Save it next
+        to `paths()` and pass both to `factory.from_paths` to keep that behaviour
+        after reopening; without it, only the cgroup itself is removed.
+        """
+        return {}
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to every process in the cgroup (`kill --all`, `delete -f`)."""
+        for pid in self.pids():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass  # already gone

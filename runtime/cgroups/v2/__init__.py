@@ -1,0 +1,1 @@
+"""The cgroup v2 driver (unified hierarchy)."""
