@@ -13,6 +13,7 @@ Drivers are imported only when chosen, so `superc` loads one of them.
 from __future__ import annotations
 
 import os
+import posixpath
 
 from .base import CgroupError, Manager
 from .paths import HYBRID, LEGACY, UNIFIED, below, clean, detect_mode, own_cgroups, v1_hierarchies
@@ -34,9 +35,16 @@ def new_manager(path: str, parent: str | None = None, root: str = "/sys/fs/cgrou
     mode = mode or detect_mode(root)
     own = own_cgroups(proc_cgroup)
     if mode == UNIFIED:
-        from .v2 import V2Manager
+        from .v2 import SUPERVISOR_LEAF, V2Manager
 
-        parent_cgroup = clean(parent) if parent is not None else clean(own.get("", "/"))
+        if parent is not None:
+            parent_cgroup = clean(parent)
+        else:
+            parent_cgroup = clean(own.get("", "/"))
+            # A caller that already stepped aside into its leaf (see v2/manager.py)
+            # still places containers next to that leaf, not inside it.
+            if posixpath.basename(parent_cgroup) == SUPERVISOR_LEAF:
+                parent_cgroup = posixpath.dirname(parent_cgroup)
         return V2Manager(_under(root, below(parent_cgroup, path)),
                          parent=_under(root, parent_cgroup),
                          caller=parent is None)

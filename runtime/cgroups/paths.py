@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
 
 from .base import CgroupError
 
@@ -69,12 +68,18 @@ def own_cgroups(proc_cgroup: str = "/proc/self/cgroup") -> dict[str, str]:
     return result
 
 
-@dataclass(frozen=True)
 class Hierarchy:
     """A mounted v1 hierarchy: where it is mounted and which cgroup its root shows."""
 
-    mountpoint: str
-    mount_root: str  # "/" unless the mount shows a sub-tree (bind mount, cgroup namespace)
+    __slots__ = ("mountpoint", "mount_root")
+
+    def __init__(self, mountpoint: str, mount_root: str = "/"):
+        self.mountpoint = mountpoint
+        # "/" unless the mount shows a sub-tree (a bind mount, a cgroup namespace)
+        self.mount_root = mount_root
+
+    def __repr__(self) -> str:
+        return f"Hierarchy({self.mountpoint!r}, {self.mount_root!r})"
 
     def directory(self, cgroup: str) -> str:
         """The directory of cgroup path `cgroup` inside this mount."""

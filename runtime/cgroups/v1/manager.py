@@ -14,10 +14,9 @@ that accounting (CPU time, memory, pids) and freezing cover the whole container.
 from __future__ import annotations
 
 import os
-import signal
 
 from .. import fs
-from ..base import CgroupError, Manager, Resources, Stats
+from ..base import SIGKILL, CgroupError, Manager, Resources, Stats
 from .blkio import Blkio
 from .controller import Controller
 from .cpu import Cpu, CpuAcct
@@ -122,7 +121,7 @@ class V1Manager(Manager):
                 found.update(fs.procs(directory))
         return sorted(found)
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
+    def kill(self, sig: int = SIGKILL) -> None:
         # Frozen first, so nothing forks a new process between listing and signalling.
         can_freeze = "freezer" in self._dirs and os.path.isdir(self._dirs["freezer"])
         if can_freeze:
