@@ -21,7 +21,7 @@ import fcntl
 import json
 import os
 
-from .errors import ContainerExists, ContainerNotFound, ContainerError
+from .errors import ContainerError, ContainerExists, ContainerNotFound
 
 DEFAULT_ROOT = "/run/superc"
 STATE = "state.json"
