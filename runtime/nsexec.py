@@ -49,6 +49,11 @@ def run(launch: Launch, monitor_pid: int) -> None:
             reply = channel.recv()
             if not reply or not reply.get("ok"):
                 return  # the caller failed to map our IDs and says why itself
+            # Until now we were the host's root, which the maps need not contain: become
+            # the namespace's root, or files we create would be owned by the overflow ID.
+            linux.setgroups([])
+            linux.setresgid(0)
+            linux.setresuid(0)
             new &= ~linux.CLONE_NEWUSER
         if new:
             linux.unshare(new)
