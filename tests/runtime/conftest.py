@@ -109,17 +109,34 @@ def runtime(state_root: str):
 
 
 @pytest.fixture
-def superc(state_root: str, runtime: Runtime):
-    """Run the real CLI: superc(*args, input=..., timeout=...) -> CompletedProcess."""
+def superc(state_root: str, runtime: Runtime, tmp_path):
+    """Run the real CLI: superc(*args, input=..., timeout=...) -> CompletedProcess.
+
+    Output goes through files, not pipes: a detached container inherits superc's
+    stdout (as with runc), and a pipe would not reach EOF until the container exits.
+    """
+    calls = iter(range(1 << 30))
 
     def run(*args: str, input: str | None = None, timeout: float = 60,
             root: bool = True) -> subprocess.CompletedProcess:
         argv = [SUPERC, *(("--root", state_root) if root else ()), *args]
-        return subprocess.run(argv, capture_output=True, text=True, input=input,
-                              timeout=timeout, stdin=None if input is not None
-                              else subprocess.DEVNULL)
+        n = next(calls)
+        out_path, err_path = tmp_path / f".superc-{n}.out", tmp_path / f".superc-{n}.err"
+        with open(out_path, "w+") as out, open(err_path, "w+") as err:
+            code = subprocess.run(argv, stdout=out, stderr=err, text=True, input=input,
+                                  timeout=timeout,
+                                  stdin=None if input is not None else subprocess.DEVNULL
+                                  ).returncode
+        return subprocess.CompletedProcess(argv, code, out_path.read_text(),
+                                           err_path.read_text())
 
     return run
+
+
+@pytest.fixture
+def superc_argv(state_root: str, runtime: Runtime) -> list[str]:
+    """The command line prefix for a superc of our own (for Popen)."""
+    return [SUPERC, "--root", state_root]
 
 
 @pytest.fixture
