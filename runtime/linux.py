@@ -218,6 +218,22 @@ def fchdir(fd: int, label: str) -> None:
     os.fchdir(fd)
 
 
+_O_NAMES = {os.O_WRONLY: "O_WRONLY", os.O_RDWR: "O_RDWR", os.O_NONBLOCK: "O_NONBLOCK",
+            os.O_CREAT: "O_CREAT", os.O_APPEND: "O_APPEND", os.O_NOCTTY: "O_NOCTTY",
+            os.O_DIRECTORY: "O_DIRECTORY"}
+
+
+def open_fd(path: str, flags: int, mode: int = 0o600) -> int:
+    """open(2), traced; O_CLOEXEC is always added (and not shown)."""
+    explain.step(f"open({_quote(path)}, {flag_names(flags, _O_NAMES) if flags else 'O_RDONLY'})")
+    return os.open(path, flags | os.O_CLOEXEC, mode)
+
+
+def write_fd(fd: int, data: bytes, label: str) -> None:
+    explain.step(f"write({label}, {data!r})")
+    os.write(fd, data)
+
+
 def write_file(path: str, value: str) -> None:
     """Write one value to a kernel file (/proc/sys/..., uid_map, oom_score_adj)."""
     explain.step(f"write({_quote(path)}, {_quote(value.strip())})")

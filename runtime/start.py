@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 
-from . import hooks, spec
+from . import hooks, linux, spec
 from .container import RUNNING, Container
 from .errors import ContainerError
 from .state import FIFO
@@ -25,7 +25,7 @@ def start(container: Container) -> list[str]:
         container.require("start")
         fifo = container.dir.file(FIFO)
         try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = linux.open_fd(fifo, os.O_WRONLY | os.O_NONBLOCK)
         except OSError as exc:
             if exc.errno == errno.ENXIO:
                 raise ContainerError(f"cannot start container {container.id!r}: its init "
@@ -33,7 +33,7 @@ def start(container: Container) -> list[str]:
             raise ContainerError(f"cannot start container {container.id!r}: "
                                  f"{exc.strerror}") from exc
         try:
-            os.write(fd, b"0")
+            linux.write_fd(fd, b"0", "exec.fifo")  # the init, blocked reading it, goes on
         finally:
             os.close(fd)
         os.unlink(fifo)

@@ -147,7 +147,7 @@ def unique() -> str:
 
 @pytest.fixture
 def wait_for():
-    def wait(predicate, timeout: float = 10.0, interval: float = 0.02):  # noqa: ANN001
+    def wait(predicate, timeout: float = 10.0, interval: float = 0.02):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()
