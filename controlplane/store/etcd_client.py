@@ -81,6 +81,9 @@ class EtcdClient:
         self.timeout = timeout
         self._preferred = 0
         self._session = requests.Session()
+        # No proxies or .netrc from the environment: etcd is reached directly, and
+        # scanning os.environ on every request costs a third of its CPU time.
+        self._session.trust_env = False
         adapter = HTTPAdapter(pool_connections=len(endpoints), pool_maxsize=64)
         self._session.mount("http://", adapter)
 

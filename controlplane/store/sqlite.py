@@ -18,7 +18,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .base import (
     Compacted,
@@ -127,8 +127,12 @@ class SqliteStore(Store):
 
     # -- watches -----------------------------------------------------------------
 
-    def watch(self, prefix: str, from_revision: int) -> QueueWatch:
-        return self._hub.watch(prefix, from_revision)
+    def watch(self, prefix: str, from_revision: int, *,
+              index: tuple[str, str] | None = None) -> QueueWatch:
+        return self._hub.watch(prefix, from_revision, index)
+
+    def add_index(self, name: str, function: Callable[[KeyValue], str | None]) -> None:
+        self._hub.add_index(name, function)
 
     def _on_commit(self, events: list[Event], revision: int) -> None:
         self._hub.publish(events, revision)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ from supernetes.controlplane.store import (
     KeyExists,
     KeyNotFound,
     RevisionConflict,
+    StoreError,
 )
 
 
@@ -384,3 +386,40 @@ def test_many_watchers_each_get_exactly_their_events(store, prefix):
     finally:
         for watch in watches.values():
             watch.close()
+
+
+def node_of(kv):
+    return json.loads(kv.value).get("node")
+
+
+def test_indexed_watches_get_only_their_keys_including_keys_moving_away(store, prefix):
+    store.add_index("node", node_of)
+    start = store.revision()
+    on_a = store.watch(prefix, start, index=("node", "a"))
+    on_b = store.watch(prefix, start, index=("node", "b"))
+    try:
+        store.create(prefix + "p1", b'{"node": "a"}')
+        store.create(prefix + "p2", b'{"node": "b"}')
+        store.create(prefix + "p3", b'{}')                    # in no index
+        store.update(prefix + "p1", b'{"node": "b"}')         # moves from a to b
+        store.delete(prefix + "p2")
+        store.create(prefix + "p4", b"not json")              # in no index either
+        assert [(e.type, e.kv.key[len(prefix):]) for e in take(on_a, 2)] == \
+            [("PUT", "p1"), ("PUT", "p1")]
+        assert on_a.next(0.3) is None
+        assert [(e.type, e.kv.key[len(prefix):]) for e in take(on_b, 3)] == \
+            [("PUT", "p2"), ("PUT", "p1"), ("DELETE", "p2")]
+        assert on_b.next(0.3) is None
+        # A watch started later replays the same selection from the past.
+        replayed = store.watch(prefix, start, index=("node", "a"))
+        assert [e.kv.value for e in take(replayed, 2)] == [b'{"node": "a"}', b'{"node": "b"}']
+        assert replayed.next(0.3) is None
+        replayed.close()
+    finally:
+        on_a.close()
+        on_b.close()
+
+
+def test_watching_an_unknown_index_is_refused(store, prefix):
+    with pytest.raises(StoreError, match="no watch index named 'colour'"):
+        store.watch(prefix, store.revision(), index=("colour", "red"))

@@ -214,3 +214,18 @@ def test_closed_store_refuses_work_with_unavailable(tmp_path):
         store.get("/a")
     with pytest.raises(StoreError, match="closed"):
         store.watch("/", 0)
+
+
+def test_an_indexed_watch_replays_its_selection_from_the_log(tmp_path):
+    store = SqliteStore(str(tmp_path / "state.db"), compact_interval=0, ring_size=16)
+    store.add_index("node", lambda kv: kv.value.decode())
+    try:
+        start = store.revision()
+        mine = [store.create(f"/pods/{i}", b"a" if i % 10 == 0 else b"b")
+                for i in range(2500)]
+        watch = store.watch("/pods/", start, index=("node", "a"))   # history pages
+        assert [watch.next(5).kv.mod_revision for _ in range(250)] == mine[::10]
+        assert watch.next(0.2) is None
+        watch.close()
+    finally:
+        store.close()
