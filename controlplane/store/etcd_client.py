@@ -188,9 +188,14 @@ class WatchStream:
                             error = message["error"]
                             raise Unavailable(f"etcd watch: {error.get('message', error)}")
                         yield message["result"]
-        except (requests.RequestException, OSError, ValueError) as exc:
-            if not self._closed:
+        except Exception as exc:
+            # close() from another thread tears the response down under the reader,
+            # which then fails in whatever way urllib3 happens to be caught in.
+            if self._closed:
+                return
+            if isinstance(exc, (requests.RequestException, OSError, ValueError)):
                 raise Unavailable(f"etcd watch stream broke: {exc}") from exc
+            raise
 
     def close(self) -> None:
         with self._lock:

@@ -113,6 +113,9 @@ class _Follower:
             except StoreError as exc:
                 if not self._stopping:
                     log.warning("etcd watch on %r broke, reconnecting: %s", self._key, exc)
+            except Exception:      # never let the thread die: its watchers would hang
+                if not self._stopping:
+                    log.exception("etcd watch on %r failed, reconnecting", self._key)
             if self._stream is not None:
                 self._stream.close()
                 self._stream = None

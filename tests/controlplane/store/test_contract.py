@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 
 import pytest
 
@@ -423,3 +425,25 @@ def test_indexed_watches_get_only_their_keys_including_keys_moving_away(store, p
 def test_watching_an_unknown_index_is_refused(store, prefix):
     with pytest.raises(StoreError, match="no watch index named 'colour'"):
         store.watch(prefix, store.revision(), index=("colour", "red"))
+
+
+def test_closing_leaves_no_thread_and_no_open_file(store_url, prefix):
+    from supernetes.controlplane.store import open_store
+
+    def open_files():
+        return len(os.listdir("/proc/self/fd"))
+
+    warm = open_store(store_url)          # imports, pools and caches warmed up
+    warm.close()
+    threads, files = threading.active_count(), open_files()
+    for i in range(20):
+        store = open_store(store_url)
+        revision = store.create(f"{prefix}{i}", b"")
+        watch = store.watch(prefix, revision - 1)
+        assert watch.next(10).kv.mod_revision == revision
+        store.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == threads
+    assert open_files() <= files
