@@ -237,3 +237,47 @@ def test_a_new_database_can_hand_free_pages_back(tmp_path):
         assert conn.execute("PRAGMA auto_vacuum").fetchone() == (2,)   # INCREMENTAL
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
+
+
+# Runs in a mount namespace of its own (unshare), so the small tmpfs it fills
+# can never outlive it or show on the host.
+DISK_FULL = textwrap.dedent("""
+    import os, sqlite3, subprocess, sys
+    from supernetes.controlplane.store import Unavailable, open_store
+
+    root = sys.argv[1]
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", root], check=True)
+    with open(f"{root}/filler", "wb") as filler:
+        filler.write(b"x" * 3 * 1024 * 1024)
+    store = open_store(f"sqlite://{root}/state.db?compact_interval=0")
+    acked, error = [], None
+    for i in range(100):
+        try:
+            acked.append((f"/k/{i}", store.create(f"/k/{i}", os.urandom(64 * 1024))))
+        except Unavailable as exc:
+            error = exc
+            break
+    os.unlink(f"{root}/filler")
+    after = store.create("/k/after", b"written once there was room again")
+    lost = [key for key, revision in acked if store.get(key).mod_revision != revision]
+    store.close()
+    check = sqlite3.connect(f"{root}/state.db")
+    print(len(acked), error, after - acked[-1][1], lost,
+          check.execute("PRAGMA integrity_check").fetchone()[0], sep="|")
+""")
+
+
+@pytest.mark.root
+def test_a_full_disk_fails_writes_cleanly_and_the_store_recovers(tmp_path):
+    root = tmp_path / "small"
+    root.mkdir()
+    result = subprocess.run(["unshare", "--mount", sys.executable, "-c", DISK_FULL, str(root)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    acked, error, gap, lost, integrity = result.stdout.strip().split("|")
+    assert int(acked) > 0
+    assert "full" in error                    # "store write failed: database or disk is full"
+    assert gap == "1"                          # the failed write took no revision
+    assert lost == "[]"
+    assert integrity == "ok"
