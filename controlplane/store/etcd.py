@@ -31,6 +31,7 @@ from .base import (
     Store,
     Unavailable,
     Watch,
+    check_key,
 )
 from .compactor import Compactor
 from .etcd_client import EtcdClient, GatewayError, b64, kv_from, range_end
@@ -87,6 +88,7 @@ class EtcdStore(Store):
     # -- writes ------------------------------------------------------------------
 
     def create(self, key: str, value: bytes) -> int:
+        check_key(key)
         answer = self._txn(key, _compare(key, "CREATE", "EQUAL", 0),
                            {"request_put": {"key": b64(key), "value": b64(value)}})
         if not answer.get("succeeded"):
@@ -94,6 +96,7 @@ class EtcdStore(Store):
         return int(answer["header"]["revision"])
 
     def update(self, key: str, value: bytes, expected_revision: int = 0) -> int:
+        check_key(key)
         answer = self._txn(key, _guard(key, expected_revision),
                            {"request_put": {"key": b64(key), "value": b64(value)}})
         if not answer.get("succeeded"):
@@ -101,6 +104,7 @@ class EtcdStore(Store):
         return int(answer["header"]["revision"])
 
     def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
+        check_key(key)
         answer = self._txn(key, _guard(key, expected_revision),
                            {"request_delete_range": {"key": b64(key), "prev_kv": True}})
         if not answer.get("succeeded"):

@@ -28,6 +28,7 @@ from .base import (
     Store,
     StoreError,
     Unavailable,
+    check_key,
 )
 from .compactor import Compactor
 from .hub import Hub, QueueWatch
@@ -112,13 +113,13 @@ class SqliteStore(Store):
     # -- writes ------------------------------------------------------------------
 
     def create(self, key: str, value: bytes) -> int:
-        return self._writer.submit("create", key, bytes(value))
+        return self._writer.submit("create", check_key(key), bytes(value))
 
     def update(self, key: str, value: bytes, expected_revision: int = 0) -> int:
-        return self._writer.submit("update", key, bytes(value), expected_revision)
+        return self._writer.submit("update", check_key(key), bytes(value), int(expected_revision))
 
     def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
-        return self._writer.submit("delete", key, b"", expected_revision)
+        return self._writer.submit("delete", check_key(key), b"", int(expected_revision))
 
     def compact(self, revision: int) -> None:
         if revision > self.revision():
