@@ -31,10 +31,11 @@ from .base import (
     check_key,
 )
 from .compactor import Compactor
-from .hub import Hub, QueueWatch
+from .hub import Hub
 from .sqlite_readers import ReaderPool
 from .sqlite_schema import connect, ensure_schema, prefix_end, read_meta
 from .sqlite_writer import COMPACT_CHUNK, Writer
+from .watcher import QueueWatch
 
 
 class SqliteStore(Store):
