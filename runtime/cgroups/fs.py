@@ -159,12 +159,12 @@ def prune_empty(path: str, stop: str) -> None:
         current = os.path.dirname(current)
 
 
-def wait_until_empty(directory: str, timeout: float) -> list[int]:
+def wait_until_empty(directories: list[str], timeout: float) -> list[int]:
     """Wait up to `timeout` for every process to leave; returns those left."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
-        left = procs(directory) if os.path.isdir(directory) else []
+        left = sorted({pid for d in directories if os.path.isdir(d) for pid in procs(d)})
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(delay)

@@ -136,20 +136,20 @@ class V1Manager(Manager):
         return any(os.path.isdir(d) for d in self._unique())
 
     def destroy(self) -> None:
+        left = fs.wait_until_empty(self._unique(), EXIT_GRACE)
+        if left:
+            raise CgroupError(f"cannot remove {self._unique()[0]} (and its siblings): "
+                              f"processes {left} are still running in it (kill them first)")
         errors = []
         for directory in self._unique():
             try:
-                left = fs.wait_until_empty(directory, EXIT_GRACE)
-                if left:
-                    raise CgroupError(f"cannot remove {directory}: processes {left} are "
-                                      "still running in it (kill them first)")
                 fs.remove_tree(directory)
                 stop = next((self._parents[n] for n, d in self._dirs.items()
                              if d == directory and n in self._parents), None)
                 if stop:
                     fs.prune_empty(directory, stop)
             except CgroupError as exc:
-                errors.append(exc)
+                errors.append(exc)  # go on: remove as much as possible
         if errors:
             raise errors[0]
 
