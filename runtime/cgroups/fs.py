@@ -33,7 +33,9 @@ def write(directory: str | bytes, name: str | bytes, value: object) -> None:
     text = str(value)
     explain.step(f"write {path} = {text}")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        # O_TRUNC, as a shell's `>` does: cgroupfs ignores it; a plain file (the v2
+        # unit tests' stand-in tree) would otherwise keep a longer old value's tail.
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
         try:
             os.write(fd, text.encode())
         finally:

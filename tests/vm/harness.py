@@ -51,6 +51,7 @@ class Result:
     log: str  # pytest's output
     console: str  # the whole serial console
     seconds: float
+    out: Path  # the results directory (run.sh, status, pytest.log, junit.xml, console.log)
 
 
 def prepare(cache: Path = CACHE) -> None:
@@ -155,7 +156,8 @@ def run(pytest_args: list[str] | None = None, out: Path | None = None,
     counts = _junit_counts(out / "junit.xml")
     log = (out / "pytest.log").read_text(errors="replace") if (out / "pytest.log").exists() else ""
     return Result(status=int(status_file.read_text().strip() or 255), log=log,
-                  console=console_path.read_text(errors="replace"), seconds=seconds, **counts)
+                  console=console_path.read_text(errors="replace"), seconds=seconds, out=out,
+                  **counts)
 
 
 def _junit_counts(path: Path) -> dict[str, int]:
@@ -181,6 +183,7 @@ def main(argv: list[str]) -> int:
     except VMError as exc:
         print(f"vm: {exc}", file=sys.stderr)
         return 2
+    print(f"vm: results and console in {result.out}", file=sys.stderr)
     print(f"vm: {result.tests} tests, {result.failures} failed, {result.errors} errors, "
           f"{result.skipped} skipped, pytest status {result.status}, "
           f"{result.seconds:.1f}s with boot", file=sys.stderr)

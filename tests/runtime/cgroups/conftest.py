@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import selectors
 import subprocess
+import sys
 import time
 
 import pytest
@@ -35,9 +36,12 @@ _PRELUDE = "import os, sys, time\nsys.stdin.readline()\n"
 class Child:
     """A real process that starts its work when told to (`go`)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, venv: bool = False):
+        # venv=True: the project's own interpreter, which can import supernetes
+        # (slower to start than a bare `python3 -S`).
+        command = [sys.executable] if venv else [PYTHON, "-S"]
         self.popen = subprocess.Popen(
-            [PYTHON, "-S", "-c", _PRELUDE + code],
+            [*command, "-c", _PRELUDE + code],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True)
         self.pid = self.popen.pid
@@ -78,8 +82,8 @@ class Child:
 def spawn():
     children: list[Child] = []
 
-    def start(code: str) -> Child:
-        child = Child(code)
+    def start(code: str, venv: bool = False) -> Child:
+        child = Child(code, venv)
         children.append(child)
         return child
 
