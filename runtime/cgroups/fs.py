@@ -81,22 +81,35 @@ def exists(directory: str, name: str = "") -> bool:
 
 
 def makedirs(path: str) -> list[str]:
-    """Make `path` and missing ancestors, traced; returns the ones made, topmost first."""
+    """Make `path` and missing ancestors, traced; returns the ones made, topmost first.
+
+    All or nothing: if a level fails, the levels made before it are removed again.
+    """
     missing = []
     probe = path
     while not os.path.isdir(probe):
         missing.append(probe)
         probe = os.path.dirname(probe)
-    made = []
-    for directory in reversed(missing):
-        explain.step(f"mkdir {directory}")
-        try:
-            os.mkdir(directory, 0o755)
-        except FileExistsError:
-            continue  # a concurrent creator won the race: the directory is there
-        except OSError as exc:
-            raise _fail("mkdir", directory, exc) from exc
-        made.append(directory)
+    made: list[str] = []
+    try:
+        for directory in reversed(missing):
+            explain.step(f"mkdir {directory}")
+            try:
+                os.mkdir(directory, 0o755)
+            except FileExistsError as exc:
+                if os.path.isdir(directory):
+                    continue  # a concurrent creator won the race: the directory is there
+                raise _fail("mkdir", directory, exc) from exc
+            except OSError as exc:
+                raise _fail("mkdir", directory, exc) from exc
+            made.append(directory)
+    except CgroupError:
+        for directory in reversed(made):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+        raise
     return made
 
 

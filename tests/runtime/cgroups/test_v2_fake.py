@@ -270,3 +270,11 @@ def test_a_saved_cgroup_reopens_as_the_same_v2_cgroup(leaf):
     assert reopened.version == 2
     assert reopened.paths() == manager.paths()
     assert reopened.parents() == manager.parents()
+
+
+def test_a_device_rule_of_unknown_type_is_refused_before_anything_is_loaded(leaf):
+    from supernetes.runtime.cgroups.base import DeviceRule
+
+    manager, _ = leaf
+    with pytest.raises(CgroupError, match="type 'x'"):
+        manager.set(Resources(devices=[DeviceRule(allow=True, type="x")]))
