@@ -122,14 +122,16 @@ class V1Manager(Manager):
         return sorted(found)
 
     def kill(self, sig: int = SIGKILL) -> None:
-        # Frozen first, so nothing forks a new process between listing and signalling.
+        # Frozen first, so nothing forks a new process between listing and signalling
+        # (a container that was paused stays paused for signals other than SIGKILL).
         can_freeze = "freezer" in self._dirs and os.path.isdir(self._dirs["freezer"])
-        if can_freeze:
+        freeze_here = can_freeze and not self.frozen()
+        if freeze_here:
             self.freeze()
         try:
             super().kill(sig)
         finally:
-            if can_freeze:
+            if freeze_here:
                 self.thaw()
 
     def exists(self) -> bool:
