@@ -119,3 +119,21 @@ def test_a_v1_only_layout_is_detected_as_legacy(tmp_path):
             subprocess.run(["umount", str(root / "pids")], check=True)
     finally:
         subprocess.run(["umount", str(root)], check=True)
+
+
+def test_comounted_v1_controllers_share_one_hierarchy(tmp_path):
+    # mountinfo as a container with cpu,cpuacct co-mounted shows it (parser input).
+    sample = tmp_path / "mountinfo"
+    sample.write_text(
+        "30 25 0:26 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
+        "31 30 0:27 /kubepods/pod1 /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+        "32 30 0:28 /kubepods/pod1 /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "33 30 0:29 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+        "34 25 0:30 / /mnt/my\\040cgroups rw - cgroup cgroup rw,pids\n")
+
+    found = paths.v1_hierarchies("/sys/fs/cgroup", str(sample))
+
+    assert sorted(found) == ["cpu", "cpuacct", "memory"]
+    assert found["cpu"].mountpoint == found["cpuacct"].mountpoint == "/sys/fs/cgroup/cpu,cpuacct"
+    assert found["memory"].directory("/kubepods/pod1/c1") == "/sys/fs/cgroup/memory/c1"
+    assert paths.v1_hierarchies("/mnt", str(sample))["pids"].mountpoint == "/mnt/my cgroups"
