@@ -34,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CACHE = Path(os.environ.get("SUPERNETES_VM_CACHE", HERE / ".cache"))
 DEFAULT_SELECTION = ["-m", "cgroup_v2", "tests/runtime"]
-GUEST_OUT = "/run/vm-out"  # where init.sh binds the results share inside the guest
+GUEST_OUT = "/run/vm-out"  # where init binds the results share inside the guest
+# The guest mounts fresh tmpfs over these, hiding whatever the host has there.
+GUEST_TMPFS = ("/tmp", "/run", "/var/tmp", "/root")
 
 
 class VMError(RuntimeError):
@@ -111,6 +113,10 @@ def run(pytest_args: list[str] | None = None, out: Path | None = None,
     """
     if not (REPO / ".venv" / "bin" / "pytest").exists():
         raise VMError(f"no venv at {REPO / '.venv'}: run `make venv` first")
+    hidden = [d for d in GUEST_TMPFS if str(REPO) == d or str(REPO).startswith(d + "/")]
+    if hidden:
+        raise VMError(f"the checkout {REPO} lies below {hidden[0]}, which the VM replaces "
+                      "with an empty tmpfs; run the harness from a checkout elsewhere")
     if cache is None:
         cache = CACHE
         prepare(cache)
