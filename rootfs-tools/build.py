@@ -49,12 +49,13 @@ class _HashingWriter:
         self.sink.flush()
 
 
-def pack_layer(rootfs: str, out_path: str, exclude=None, as_root: bool = False
-               ) -> tuple[str, int, str]:
+def pack_layer(rootfs: str, out_path: str, exclude=None, as_root: bool = False,
+               mtime: int | None = None) -> tuple[str, int, str]:
     """Tar+gzip `rootfs` into `out_path`; return (digest, size, diff_id).
 
     `exclude(relpath)` drops an entry (and, for a directory, its contents); `as_root`
-    records every entry as owned by 0:0 (for trees built by an unprivileged user).
+    records every entry as owned by 0:0 (for trees built by an unprivileged user);
+    `mtime` stamps every entry with one time, so rebuilding gives the same digest.
     """
     with open(out_path, "wb") as raw:
         compressed = _HashingWriter(raw)
@@ -68,6 +69,8 @@ def pack_layer(rootfs: str, out_path: str, exclude=None, as_root: bool = False
                     info.uname = info.gname = ""
                     if as_root:
                         info.uid = info.gid = 0
+                    if mtime is not None:
+                        info.mtime = mtime
                     if info.isreg():
                         with open(os.path.join(rootfs, rel), "rb") as f:
                             tar.addfile(info, f)
@@ -95,11 +98,12 @@ def _walk(root: str, exclude) -> list[str]:
 
 
 def write_layout(rootfs: str, output: str, name: str, exec_config: dict, exclude=None,
-                 as_root: bool = False, created_by: str = "supernetes build") -> str:
+                 as_root: bool = False, created_by: str = "supernetes build",
+                 mtime: int | None = None) -> str:
     """Pack `rootfs` as a one-layer image into OCI layout `output`; return the manifest digest."""
     writer = layout.LayoutWriter(output)
     tmp = os.path.join(output, "blobs", ".layer.tmp")
-    digest, size, diff_id = pack_layer(rootfs, tmp, exclude, as_root)
+    digest, size, diff_id = pack_layer(rootfs, tmp, exclude, as_root, mtime)
     os.rename(tmp, writer.blob_path(digest))
     config = oci.dumps(oci.new_config([diff_id], exec_config, created_by=created_by))
     config_digest = writer.put_bytes(config)
@@ -145,8 +149,10 @@ def build_busybox(output: str, name: str = "localhost/busybox:latest") -> str:
         rootfs = os.path.join(tmp, "rootfs")
         os.mkdir(rootfs, 0o755)
         busybox_rootfs(rootfs)
+        # Every file gets the binary's mtime: the same busybox-static gives the same digest.
         return write_layout(rootfs, output, name, {"Cmd": ["sh"], "Env": [_PATH]},
-                            as_root=True, created_by="superlet image build busybox")
+                            as_root=True, created_by="superlet image build busybox",
+                            mtime=int(os.stat(BUSYBOX).st_mtime))
 
 
 # --- debian (debootstrap) ------------------------------------------------------------------

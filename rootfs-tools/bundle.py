@@ -171,7 +171,6 @@ def generate(image: ImageConfig, rootfs: str, overrides: Overrides | None = None
             "cwd": cwd,
             "capabilities": {"bounding": caps, "effective": privileged_sets,
                              "permitted": privileged_sets},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}],
             "noNewPrivileges": overrides.no_new_privileges,
         },
         "root": {"path": root_path or rootfs, "readonly": overrides.read_only},

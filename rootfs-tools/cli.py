@@ -230,7 +230,7 @@ def _export(args) -> None:
 
 
 def _ls(args) -> None:
-    images = _service(args).list()
+    images = _service(args).images()
     if args.quiet:
         for image in images:
             print(image.id.removeprefix("sha256:")[:12])

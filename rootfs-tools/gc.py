@@ -58,7 +58,7 @@ def collect(store: ContentStore, snapshots: Snapshotter) -> Collected:
     result = Collected()
     with store.locked(exclusive=True):
         marked = mark(store, snapshots)
-        for digest in store.list():
+        for digest in store.all_digests():
             if digest not in marked.blobs:
                 result.bytes += os.stat(store.path(digest)).st_size
                 store.delete(digest)
@@ -94,7 +94,7 @@ class Usage:
 
 def usage(store: ContentStore, snapshots: Snapshotter) -> Usage:
     marked = mark(store, snapshots)
-    blob_size = {d: os.stat(store.path(d)).st_size for d in store.list()}
+    blob_size = {d: os.stat(store.path(d)).st_size for d in store.all_digests()}
     snap_size = {(drv, c): snapshots.size(c, drv) for drv, c in snapshots.list_all()}
     chain_size: dict[str, int] = {}
     for (_, chain_id), size in snap_size.items():

@@ -133,9 +133,12 @@ class ImageService:
         """A stored image by reference (`busybox`), or by a prefix of its ID or digest."""
         records = self.store.refs.all()
         try:
-            normalised = str(refs.parse(name))
-            if normalised in records:
-                return records[normalised]
+            ref = refs.parse(name)
+            if str(ref) in records:
+                return records[str(ref)]
+            short = _short_name_matches(name, ref, records)
+            if len(short) == 1:
+                return short[0]
         except RootfsError:
             pass
         prefix = name.removeprefix("sha256:").lower()
@@ -163,7 +166,7 @@ class ImageService:
         config = oci.parse_config(self.store.read(manifest.config.digest))
         return Image(record, manifest, config)
 
-    def list(self) -> list[Image]:
+    def images(self) -> list[Image]:
         images = []
         for name in sorted(self.store.refs.all()):
             try:
@@ -282,3 +285,25 @@ class ImageService:
                 self.release_rootfs(container_id or os.path.basename(os.path.abspath(bundle_dir)))
             raise
 
+
+
+def _short_name_matches(text: str, ref: refs.Reference, records: dict[str, ImageRecord]
+                        ) -> list[ImageRecord]:
+    """A short name (`busybox`) matches a stored image of any registry, as Podman resolves it.
+
+    Docker would read `busybox` as docker.io/library/busybox only; here images are
+    mostly built or imported locally (localhost/busybox), so a short name also finds
+    those, and is refused as ambiguous when two registries have it.
+    """
+    first, slash, _ = text.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return []  # the name says which registry
+    path = ref.repository.removeprefix("library/")
+    wanted = {f"{path}:{ref.tag}", f"{path}@{ref.digest}"}
+    out = []
+    for name, record in records.items():
+        parsed = refs.parse(name)
+        tail = parsed.repository.removeprefix("library/")
+        if {f"{tail}:{parsed.tag}", f"{tail}@{parsed.digest}"} & wanted:
+            out.append(record)
+    return out

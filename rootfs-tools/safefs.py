@@ -38,7 +38,8 @@ def show(parts: Parts) -> str:
 class Tree:
     def __init__(self, root: str):
         try:
-            self.root_fd = os.open(root, _DIR_FLAGS)
+            # The root is the caller's choice, not the layer's: it may be reached via a link.
+            self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise UnpackError(f"cannot open unpack target {root}: {exc.strerror}") from exc
         self._cache: collections.OrderedDict[Parts, int] = collections.OrderedDict()

@@ -90,9 +90,6 @@ class Snapshotter:
     def has(self, chain_id: str) -> bool:
         return os.path.isdir(self.path(chain_id))
 
-    def list(self) -> list[str]:
-        return [f"sha256:{name}" for name in os.listdir(self.dir) if len(name) == 64]
-
     def unpack(self, chain_id: str, parent: str | None, diff_id: str, stream) -> None:
         """Make snapshot `chain_id` from a layer stream (verified against `diff_id`)."""
         if self.has(chain_id):

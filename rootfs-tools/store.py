@@ -88,7 +88,7 @@ class ContentStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(digest))
 
-    def list(self) -> list[str]:
+    def all_digests(self) -> list[str]:
         found = []
         for algorithm in os.listdir(self.blobs):
             names = os.listdir(os.path.join(self.blobs, algorithm))

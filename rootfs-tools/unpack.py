@@ -275,8 +275,12 @@ class Unpacker:
             if self.mode == "overlay":
                 fd = self._tree.dir_fd(directory, create=True)
                 os.setxattr(fd, "trusted.overlay.opaque", b"y")
-            elif self._tree.lstat(directory) is not None:
-                self._purge_lower(directory, keep_top=True)
+                return
+            try:
+                self._tree.dir_fd(directory)  # refuses a directory that is a symlink
+            except FileNotFoundError:
+                return
+            self._purge_lower(directory, keep_top=True)
             return
         if base.startswith(_META_PREFIX):
             return
