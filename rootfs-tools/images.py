@@ -248,6 +248,14 @@ class ImageService:
     def release_rootfs(self, container_id: str) -> None:
         self.snapshots.release(container_id)
 
+    def mount_image(self, name: str, target: str) -> None:
+        """Mount the image's files read-only at `target` (overlay driver; no container)."""
+        image = self.image(name)
+        self.snapshots.mount_readonly(image.chain_ids, target)
+
+    def unmount_image(self, target: str) -> None:
+        self.snapshots.unmount(target)
+
     def flatten(self, name: str, target: str) -> None:
         """Apply every layer, in order, into `target` (what `umoci unpack` makes; no snapshots)."""
         image = self.image(name)

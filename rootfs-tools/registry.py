@@ -108,8 +108,8 @@ class RegistryClient:
                     data.close()
             if response.status_code == 401 and not authed_retry:
                 authed_retry = True
+                response.close()  # before the challenge can raise: never leak the connection
                 self._challenge(response, scope)
-                response.close()
                 continue
             if response.status_code in _RETRY_STATUS and repeatable and attempt < self.retries:
                 attempt += 1

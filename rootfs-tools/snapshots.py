@@ -219,6 +219,10 @@ class Snapshotter:
         # overlayfs refuses a single lower dir without an upper; an empty bottom layer is harmless.
         self._mount(chain_ids + ["empty"] if len(chain_ids) == 1 else chain_ids, target)
 
+    @staticmethod
+    def unmount(target: str) -> None:
+        _unmount(target)
+
     def _mount(self, chain_ids: list[str], target: str, upper: str | None = None,
                work: str | None = None) -> None:
         lowers = [os.path.join(self.dir, "empty") if c == "empty" else self.path(c)

@@ -264,6 +264,7 @@ def basic_registry(tmp_path_factory):
     subprocess.run(["htpasswd", "-Bbc", htpasswd, USER, PASSWORD], check=True,
                    capture_output=True)
     reg = Registry(workdir, {"htpasswd": {"realm": "supernetes-test", "path": htpasswd}}).start()
+    reg.user, reg.password = USER, PASSWORD
     yield reg
     reg.stop()
 
@@ -379,6 +380,7 @@ def token_registry(tmp_path_factory):
                                        "issuer": ISSUER, "rootcertbundle": tokens.cert_path}})
     reg.start()
     reg.tokens = tokens
+    reg.user, reg.password = USER, PASSWORD
     yield reg
     reg.stop()
     tokens.stop()
@@ -395,3 +397,180 @@ def cli_env(tmp_path):
 @pytest.fixture
 def superlet():
     return shutil.which("superlet", path=os.path.dirname(sys.executable)) or "superlet"
+
+
+# --- a proxy in front of a registry that misbehaves on request ------------------------------
+
+class FaultyProxy:
+    """A real HTTP proxy on loopback in front of a registry, for the failure paths.
+
+    `throttle` (bytes/s) slows blob bodies; `corrupt` flips a byte of every blob;
+    `fail_first` answers that many blob GETs with 503; `drop_first` cuts the first
+    blob response off half-way (the connection closes mid-body). Requests are logged.
+    """
+
+    def __init__(self, upstream: str, throttle: int | None = None, corrupt: bool = False,
+                 fail_first: int = 0, drop_first: bool = False):
+        self.upstream, self.throttle, self.corrupt = upstream, throttle, corrupt
+        self.fail_first, self.drop_first = fail_first, drop_first
+        self.log: list[tuple[str, str, str | None]] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                proxy.forward(self)
+
+            def do_HEAD(self):
+                proxy.forward(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def forward(self, request) -> None:
+        is_blob = "/blobs/" in request.path and request.command == "GET"
+        with self._lock:
+            self.log.append((request.command, request.path, request.headers.get("Range")))
+            fail = is_blob and self.fail_first > 0
+            if fail:
+                self.fail_first -= 1
+        if fail:
+            request.send_response(503)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        headers = {k: v for k, v in request.headers.items() if k.lower() in
+                   ("accept", "authorization", "range")}
+        with requests.request(request.command, f"http://{self.upstream}{request.path}",
+                              headers=headers, stream=True, allow_redirects=True) as upstream:
+            body = upstream.raw.read() if request.command == "GET" else b""
+        with self._lock:  # cut off the first big blob (a layer, not the config)
+            drop = is_blob and self.drop_first and len(body) > (256 << 10)
+            if drop:
+                self.drop_first = False
+        if is_blob and self.corrupt and body:
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
+        request.send_response(upstream.status_code)
+        for key, value in upstream.headers.items():
+            if key.lower() in ("content-type", "docker-content-digest", "www-authenticate",
+                               "content-range", "accept-ranges", "location"):
+                request.send_header(key, value)
+        length = len(body) if request.command == "GET" else upstream.headers.get(
+            "Content-Length", "0")
+        request.send_header("Content-Length", str(length))
+        request.end_headers()
+        if drop:
+            request.wfile.write(body[: len(body) // 2])
+            request.wfile.flush()
+            request.close_connection = True
+            request.connection.shutdown(socket.SHUT_RDWR)
+            return
+        step = 65536
+        for offset in range(0, len(body), step):
+            try:
+                request.wfile.write(body[offset: offset + step])
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            if is_blob and self.throttle:
+                time.sleep(step / self.throttle)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def faulty_proxy(registry):
+    proxies = []
+
+    def make(**kwargs) -> FaultyProxy:
+        proxies.append(FaultyProxy(registry.host, **kwargs))
+        return proxies[-1]
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.fixture
+def image_tree(tmp_path):
+    """The files an image's containers would see: the overlay view, or the native snapshot."""
+    def get(service: ImageService, name: str) -> dict:
+        image = service.image(name)
+        if service.snapshots.driver == "native":
+            return tree(service.snapshots.path(image.chain_ids[-1]))
+        mountpoint = tmp_path / f"view-{uuid.uuid4().hex[:8]}"
+        mountpoint.mkdir()
+        service.mount_image(name, str(mountpoint))
+        try:
+            return tree(str(mountpoint))
+        finally:
+            service.unmount_image(str(mountpoint))
+    return get
+
+
+# --- OCI layouts made from LayerBuilder layers ------------------------------------------------
+
+def _image_manifest(writer, layers: list[bytes], exec_config: dict | None,
+                    platform: dict | None) -> bytes:
+    from supernetes.rootfs import oci
+    from supernetes.rootfs.unpack import decompressed
+
+    descriptors, diff_ids = [], []
+    for data in layers:
+        digest = writer.put_bytes(data)
+        diff_ids.append("sha256:" + hashlib.sha256(decompressed(io.BytesIO(data)).read())
+                        .hexdigest())
+        media = oci.OCI_LAYER_GZIP if data[:2] == b"\x1f\x8b" else oci.OCI_LAYER
+        descriptors.append(oci.Descriptor(media, digest, len(data)))
+    config = oci.dumps(oci.new_config(diff_ids, exec_config or {"Cmd": ["sh"]},
+                                      platform=platform))
+    config_desc = oci.Descriptor(oci.OCI_CONFIG, writer.put_bytes(config), len(config))
+    return oci.dumps(oci.new_manifest(config_desc, descriptors))
+
+
+def make_layout(path: str, layers: list[bytes], tag: str = "latest",
+                exec_config: dict | None = None) -> str:
+    """An OCI layout holding one image made of `layers`; returns the layout path."""
+    from supernetes.rootfs import layout
+
+    writer = layout.LayoutWriter(path)
+    writer.add_image(_image_manifest(writer, layers, exec_config, None), tag)
+    return path
+
+
+def make_multiarch_layout(path: str, images: list[tuple[dict, list[bytes]]],
+                          tag: str = "latest") -> str:
+    """An OCI layout whose `tag` is an image index with one manifest per platform."""
+    from supernetes.rootfs import layout, oci
+
+    writer = layout.LayoutWriter(path)
+    manifests = []
+    for platform, layers in images:
+        body = _image_manifest(writer, layers, None, platform)
+        manifests.append(oci.Descriptor(oci.OCI_MANIFEST, writer.put_bytes(body), len(body),
+                                        platform).to_json())
+    index = oci.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": manifests})
+    digest = writer.put_bytes(index)
+    with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [
+            {"mediaType": oci.OCI_INDEX, "digest": digest, "size": len(index),
+             "annotations": {oci.ANNOTATION_REF_NAME: tag}}]}, f)
+    return path
+
+
+@pytest.fixture
+def layouts():
+    class Layouts:
+        single = staticmethod(make_layout)
+        multiarch = staticmethod(make_multiarch_layout)
+    return Layouts
