@@ -125,7 +125,7 @@ class LayerBuilder:
         return plain
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def layer():
     return LayerBuilder
 
@@ -160,7 +160,7 @@ def tree(root: str, mtimes: bool = True) -> dict[str, tuple]:
     return entries
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tree_of():
     return tree
 
@@ -171,7 +171,7 @@ def umoci_unpack(layout: str, tag: str, bundle: str) -> str:
     return os.path.join(bundle, "rootfs")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def umoci():
     return umoci_unpack
 
@@ -182,7 +182,7 @@ def skopeo(*args: str) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def skopeo_run():
     return skopeo
 
@@ -568,7 +568,7 @@ def make_multiarch_layout(path: str, images: list[tuple[dict, list[bytes]]],
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def layouts():
     class Layouts:
         single = staticmethod(make_layout)
