@@ -157,9 +157,11 @@ def build_busybox(output: str, name: str = "localhost/busybox:latest") -> str:
 
 # --- debian (debootstrap) ------------------------------------------------------------------
 
-def apt_mirror(suite: str = "bookworm") -> str:
+def apt_mirror(suite: str = "bookworm", paths: list[str] | None = None) -> str:
     """The Debian mirror this machine's apt uses for `suite` (deb822 or one-line sources)."""
-    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*")):
+    if paths is None:
+        paths = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*"))
+    for path in paths:
         try:
             with open(path) as f:
                 text = f.read()
@@ -175,8 +177,15 @@ def apt_mirror(suite: str = "bookworm") -> str:
         elif path.endswith(".list"):
             for line in text.splitlines():
                 words = line.split("#")[0].split()
-                if len(words) >= 3 and words[0] == "deb" and suite in words[2:3]:
-                    return next(w for w in words[1:] if not w.startswith("["))
+                if not words or words[0] != "deb":
+                    continue
+                words = words[1:]
+                if words and words[0].startswith("["):  # [arch=amd64 signed-by=...]
+                    while words and not words[0].endswith("]"):
+                        words = words[1:]
+                    words = words[1:]
+                if len(words) >= 2 and words[1] == suite:
+                    return words[0]
     return DEFAULT_MIRROR
 
 

@@ -112,7 +112,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="record every file as owned by root (kind dir)")
     _exec_flags(p)
 
-    p = command("bundle", _bundle, "make an OCI bundle (config.json + rootfs) that runc runs")
+    p = command("bundle", _bundle, "make an OCI bundle (config.json + rootfs) that runc runs; "
+                                   "usage: bundle [OPTIONS] IMAGE DIR [COMMAND [ARG...]]")
     p.add_argument("image")
     p.add_argument("dir", help="bundle directory (created)")
     p.add_argument("--id", help="container id owning the snapshot (default: DIR's name)")
@@ -125,7 +126,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--tty", "-t", action="store_true", help="allocate a terminal")
     p.add_argument("--read-only", action="store_true", help="mount the rootfs read-only")
     p.add_argument("--entrypoint", help="replace the image's Entrypoint (and drop its Cmd)")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="replace the image's Cmd")
+    # As `docker run`: options first, then IMAGE DIR, then the command, taken verbatim.
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG",
+                   help="replace the image's Cmd (everything after DIR)")
 
     p = command("release", _release, "unmount and delete a container rootfs made by bundle")
     p.add_argument("id", nargs="+")
@@ -312,9 +315,9 @@ def _build(args) -> None:
 
 
 def _bundle(args) -> None:
-    args_ = args.args[1:] if args.args[:1] == ["--"] else args.args
+    command_args = args.args[1:] if args.args[:1] == ["--"] else args.args
     overrides = Overrides(
-        command=[args.entrypoint] if args.entrypoint else None, args=args_ or None,
+        command=[args.entrypoint] if args.entrypoint else None, args=command_args or None,
         env=dict(_pair(e) for e in args.env), working_dir=args.workdir, user=args.user,
         hostname=args.hostname, terminal=args.tty, read_only=args.read_only)
     path = _service(args).create_bundle(args.image, args.dir, args.id, overrides, args.copy)
