@@ -69,8 +69,9 @@ def pack_layer(rootfs: str, out_path: str, exclude=None, as_root: bool = False,
                     info.uname = info.gname = ""
                     if as_root:
                         info.uid = info.gid = 0
-                    if mtime is not None:
-                        info.mtime = mtime
+                    # Whole seconds, as moby writes layers: a fractional mtime would cost
+                    # every file its own PAX header.
+                    info.mtime = int(info.mtime) if mtime is None else mtime
                     if info.isreg():
                         with open(os.path.join(rootfs, rel), "rb") as f:
                             tar.addfile(info, f)

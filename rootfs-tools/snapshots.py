@@ -235,8 +235,7 @@ class Snapshotter:
         if upper:
             options += f",upperdir={upper},workdir={work}"
         if len(options) >= _PAGE:
-            raise SnapshotError(f"{len(chain_ids)} layers do not fit one overlay mount's "
-                                f"options ({len(options)} bytes, the kernel takes {_PAGE - 1})")
+            return _mount_layer_by_layer(lowers, target, upper, work)
         try:
             linux.mount("overlay", target, "overlay", 0, options)
         except OSError as exc:
@@ -292,6 +291,36 @@ class Snapshotter:
                 return json.load(f)
         except (FileNotFoundError, NotADirectoryError, ValueError):
             return None
+
+
+def _mount_layer_by_layer(lowers: list[str], target: str, upper: str | None,
+                          work: str | None) -> None:
+    """An overlay too long for mount(2)'s one-page options: one fsconfig() per layer.
+
+    `lowerdir+` appends a single lower dir, top first (Linux 6.8+); older kernels
+    refuse the key, and the image then has more layers than this kernel can stack
+    with paths this long.
+    """
+    fs_fd = mount_fd = -1
+    try:
+        fs_fd = linux.fsopen("overlay")
+        for lower in lowers:
+            linux.fsconfig(fs_fd, linux.FSCONFIG_SET_STRING, "lowerdir+", lower)
+        if upper:
+            linux.fsconfig(fs_fd, linux.FSCONFIG_SET_STRING, "upperdir", upper)
+            linux.fsconfig(fs_fd, linux.FSCONFIG_SET_STRING, "workdir", work)
+        linux.fsconfig(fs_fd, linux.FSCONFIG_CMD_CREATE)
+        mount_fd = linux.fsmount(fs_fd)
+        linux.move_mount(mount_fd, target)
+    except OSError as exc:
+        hint = " (mount(2) takes one page of options; layer-by-layer overlay mounts need " \
+               "Linux 6.8+)" if exc.filename == "lowerdir+" or exc.errno == errno.ENOSYS else ""
+        raise SnapshotError(f"overlay mount of {len(lowers)} layers on {target} failed: "
+                            f"{exc.strerror}{hint}") from exc
+    finally:
+        for fd in (mount_fd, fs_fd):
+            if fd >= 0:
+                os.close(fd)
 
 
 def _unmount(path: str) -> None:

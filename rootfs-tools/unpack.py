@@ -131,8 +131,9 @@ class Unpacker:
         self._dirs: list[tuple[Parts, tarfile.TarInfo]] = []
         with safefs.Tree(self.target) as self._tree:
             try:
-                with tarfile.open(fileobj=tar_stream, mode="r|", tarinfo=_BoundedTarInfo,
-                                  bufsize=_CHUNK) as tar:
+                # tarfile's default record-sized buffer: its stream reader slices the
+                # buffer on every 512-byte header read, so a big buffer costs CPU, not I/O.
+                with tarfile.open(fileobj=tar_stream, mode="r|", tarinfo=_BoundedTarInfo) as tar:
                     for member in tar:
                         self._entry(tar, member)
                 self._finish_dirs()

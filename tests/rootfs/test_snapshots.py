@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from supernetes.rootfs.errors import ImageNotFound, SnapshotError
+from supernetes.rootfs.images import ImageService
 
 
 @pytest.fixture
@@ -168,3 +169,24 @@ def test_du_accounts_blobs_snapshots_and_containers(native_service, native_busyb
     assert usage.container_count == 1 and usage.containers > 1_000_000  # a full copy
     assert usage.reclaimable == 0
     native_service.release_rootfs("du")
+
+
+@pytest.mark.root
+def test_an_image_with_more_layers_than_one_page_of_mount_options_still_mounts(
+        tmp_path, layer, layouts):
+    # A long store path and 70 layers: about 10 kB of lowerdir, more than mount(2) takes.
+    root = tmp_path / ("deep-store-path-" + "x" * 60) / "images"
+    service = ImageService(str(root), driver="overlay", progress=False)
+    layers = [layer().file(f"layer-{i:02d}", b"%d" % i).file("top", b"%d" % i).bytes()
+              for i in range(70)]
+    service.import_(layouts.single(str(tmp_path / "tall"), layers), name="localhost/tall:1")
+    rootfs = service.prepare_rootfs("tall", "localhost/tall:1")
+    try:
+        assert len([n for n in os.listdir(rootfs) if n.startswith("layer-")]) == 70
+        with open(os.path.join(rootfs, "top")) as f:
+            assert f.read() == "69"  # the last layer wins
+        with open(os.path.join(rootfs, "mine"), "w") as f:
+            f.write("upper")
+        assert os.path.exists(os.path.join(root, "containers/tall/upper/mine"))
+    finally:
+        service.release_rootfs("tall")
