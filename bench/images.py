@@ -63,7 +63,10 @@ class Registry:
         self.proc.wait(10)
 
 
-def timed(func) -> float:
+def timed(func, setup=None) -> float:
+    """Seconds `func` takes; `setup` (deleting the last run's output) and a sync are untimed."""
+    if setup:
+        setup()
     os.sync()
     start = time.perf_counter()
     func()
@@ -72,11 +75,6 @@ def timed(func) -> float:
 
 def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def fresh(path: str) -> str:
-    shutil.rmtree(path, ignore_errors=True)
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,15 +132,23 @@ def measure(runs, work, layout, tag, ref, blobs, config, superlet) -> dict:
         "unpack", "umoci", "snapshot", "pull", "skopeo", "cli", "skopeo+umoci", "next")}
     diff_ids = config.diff_ids
 
+    ours = os.path.join(work, "ours")
+    fetch_store = os.path.join(work, "fetch-store")
+    bundle = os.path.join(work, "umoci-bundle")
+    peer = os.path.join(work, "skopeo-layout")
+    cli_store = os.path.join(work, "cli-store")
+
+    def clean(*paths: str):
+        return lambda: [shutil.rmtree(p, ignore_errors=True) for p in paths]
+
     def our_unpack(mode: str) -> None:
-        target = fresh(os.path.join(work, "ours"))
-        os.mkdir(target)
+        os.mkdir(ours)
         for i, (path, diff_id) in enumerate(zip(blobs, diff_ids, strict=True)):
             with open(path, "rb") as f:
-                Unpacker(target, mode, base=i == 0).apply(f, diff_id)
+                Unpacker(ours, mode, base=i == 0).apply(f, diff_id)
 
     def our_fetch() -> None:
-        store = ContentStore(fresh(os.path.join(work, "fetch-store")))
+        store = ContentStore(fetch_store)
         client = ImageService(store.root, driver="native", progress=False).client(
             reference.parse(ref))
         try:
@@ -150,19 +156,14 @@ def measure(runs, work, layout, tag, ref, blobs, config, superlet) -> dict:
         finally:
             client.close()
 
-    bundle = os.path.join(work, "umoci-bundle")
-    peer = os.path.join(work, "skopeo-layout")
-    cli_store = os.path.join(work, "cli-store")
-
     def umoci(source: str) -> None:
-        run(["umoci", "unpack", "--image", f"{source}:{tag}", fresh(bundle)])
+        run(["umoci", "unpack", "--image", f"{source}:{tag}", bundle])
 
     def skopeo() -> None:
-        run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}",
-             f"oci:{fresh(peer)}:{tag}"])
+        run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"oci:{peer}:{tag}"])
 
     def cli_pull() -> None:
-        run([superlet, "image", "--root", fresh(cli_store), "-q", "pull", ref])
+        run([superlet, "image", "--root", cli_store, "-q", "pull", ref])
 
     def skopeo_umoci() -> None:
         skopeo()
@@ -170,13 +171,13 @@ def measure(runs, work, layout, tag, ref, blobs, config, superlet) -> dict:
 
     for i in range(runs):
         print(f"run {i + 1}/{runs} ...", flush=True)
-        samples["unpack"].append(timed(lambda: our_unpack("apply")))
-        samples["umoci"].append(timed(lambda: umoci(layout)))
-        samples["snapshot"].append(timed(lambda: our_unpack("overlay")))
-        samples["pull"].append(timed(our_fetch))
-        samples["skopeo"].append(timed(skopeo))
-        samples["cli"].append(timed(cli_pull))
-        samples["skopeo+umoci"].append(timed(skopeo_umoci))
+        samples["unpack"].append(timed(lambda: our_unpack("apply"), clean(ours)))
+        samples["umoci"].append(timed(lambda: umoci(layout), clean(bundle)))
+        samples["snapshot"].append(timed(lambda: our_unpack("overlay"), clean(ours)))
+        samples["pull"].append(timed(our_fetch, clean(fetch_store)))
+        samples["skopeo"].append(timed(skopeo, clean(peer)))
+        samples["cli"].append(timed(cli_pull, clean(cli_store)))
+        samples["skopeo+umoci"].append(timed(skopeo_umoci, clean(peer, bundle)))
 
     service = ImageService(os.path.join(work, "cli-store"), driver="overlay", progress=False)
     name = str(reference.parse(ref))

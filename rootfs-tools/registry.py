@@ -5,9 +5,9 @@ a blob (from an offset, to resume), check for a blob, upload one (monolithic
 POST + PUT, or a cross-repository mount), put a manifest. `pull.py` and `push.py`
 build the image operations on top of it.
 
-* Scheme: HTTPS. Plain HTTP only for registries the caller marked insecure and
-  for loopback ones (127.0.0.0/8, localhost, ::1), and even then HTTPS is tried
-  first, as Docker does.
+* Scheme: HTTPS. Plain HTTP only for registries the caller marked insecure (HTTPS
+  tried first, as Docker does) and for loopback ones (127.0.0.0/8, localhost, ::1:
+  plain HTTP tried first, since a registry on this machine rarely has a cert).
 * Auth: the first 401 of a scope runs the challenge (`auth.py`); later requests of
   that scope carry the token or basic header up front.
 * Retries: connection errors, timeouts, 429 and 5xx are retried with exponential
@@ -67,18 +67,21 @@ class RegistryClient:
             return f"{self._scheme}://{self.host}"
 
     def _pick_scheme(self) -> str:
-        schemes = ("https", "http") if self.allow_http else ("https",)
-        last = None
+        """Ping /v2/ (the API's version check) to learn whether the registry talks TLS."""
+        if is_loopback(self.host):
+            schemes = ("http", "https")  # a registry on this machine: plain HTTP is the norm
+        else:
+            schemes = ("https", "http") if self.allow_http else ("https",)
+        last: Exception | None = None
         for scheme in schemes:
             try:
-                self.session.get(f"{scheme}://{self.host}/v2/", timeout=self.timeout)
-                return scheme
-            except requests.exceptions.SSLError as exc:
+                with self.session.get(f"{scheme}://{self.host}/v2/", timeout=self.timeout) as r:
+                    # 200 or 401 is a registry; a TLS server answering plain HTTP says 400.
+                    if r.status_code in (200, 401):
+                        return scheme
+                    last = RegistryError(f"GET /v2/ answered HTTP {r.status_code}")
+            except requests.exceptions.ConnectionError as exc:  # SSLError included
                 last = exc
-            except requests.exceptions.ConnectionError as exc:
-                last = exc
-                if scheme == "https" and self.allow_http:
-                    continue
         raise RegistryError(f"cannot reach registry {self.host}: {_reason(last)}") from last
 
     def request(self, method: str, path: str, scope: str, *, headers: dict | None = None,
