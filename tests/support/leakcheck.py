@@ -1,0 +1,292 @@
+"""The leak check: every test that touches the kernel must leave it as it found it.
+
+A pytest plugin. For each test marked `root` it snapshots, before setup and after
+teardown, what a test can leave behind on this machine:
+
+    mounts      /proc/self/mountinfo (mount points under this session's scope)
+    cgroups     every directory below this session's own cgroup, per hierarchy
+    netns       named network namespaces in /run/netns
+    links       network interfaces of the host's namespace
+    processes   descendants of the pytest process (pytest is made a child
+                subreaper, so daemonised grandchildren stay visible)
+    rules       iptables-save / nft rulesets of the host's namespace (when installed)
+
+and fails the test (an error in its teardown) with a list of what leaked. It then
+removes what it can (kills the processes, unmounts, deletes the namespaces, links
+and cgroups), so one leaky test does not fail the rest of the suite.
+
+Scope. Several test sessions may run on one machine at once, so the check only
+looks at what this session can own:
+  * at start, pytest moves itself one level *down* into a cgroup of its own
+    (`<own cgroup>/sn-test-<pid>`) on every writable v1 hierarchy; the runtime
+    creates containers below the caller's cgroup, so this session's container
+    cgroups all live below it, and the check walks only that subtree. (On a pure
+    cgroup v2 machine pytest stays where it is: a cgroup holding processes could
+    not delegate controllers to its children.)
+  * mounts count when their mount point lies below this session's temporary
+    directory or below the project's default state roots.
+Higher-scoped fixtures (a module-wide cluster, a session-wide registry) are set
+up before the first snapshot of a test and torn down after its last, so what they
+hold is never reported against a test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, fields
+
+import pytest
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+STATE_ROOTS = ("/run/superc", "/run/supernetes", "/var/lib/supernetes")
+SESSION_CGROUP = f"sn-test-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    mounts: frozenset[str]
+    cgroups: frozenset[str]
+    netns: frozenset[str]
+    links: frozenset[str]
+    processes: frozenset[str]
+    rules: frozenset[str]
+
+    def leaked_since(self, before: Snapshot) -> dict[str, list[str]]:
+        leaked = {}
+        for f in fields(self):
+            new = sorted(getattr(self, f.name) - getattr(before, f.name))
+            if new:
+                leaked[f.name] = new
+        return leaked
+
+
+# --- the session's own cgroup -------------------------------------------------
+
+
+def _own_cgroups() -> dict[str, str]:
+    """Absolute directory of this process's cgroup per mounted hierarchy."""
+    own = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for name in (controllers or "unified").split(","):
+                name = name.removeprefix("name=")
+                base = os.path.join(CGROUP_ROOT, name)
+                if controllers == "" and not os.path.ismount(base):
+                    base = CGROUP_ROOT  # pure cgroup v2
+                if os.path.isdir(base):
+                    own[name] = base + path.rstrip("/")
+    return own
+
+
+def _is_v1(directory: str) -> bool:
+    return os.path.exists(os.path.join(directory, "tasks"))
+
+
+def enter_session_cgroup() -> dict[str, str]:
+    """Move pytest one level down into its own cgroup on every writable v1 hierarchy."""
+    moved = {}
+    for name, directory in _own_cgroups().items():
+        if not _is_v1(directory) or name == "systemd":
+            continue
+        target = os.path.join(directory, SESSION_CGROUP)
+        try:
+            os.makedirs(target, exist_ok=True)
+            with open(os.path.join(target, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+            moved[name] = directory
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rmdir(target)
+    return moved
+
+
+def leave_session_cgroup(moved: dict[str, str]) -> None:
+    for parent in moved.values():
+        with contextlib.suppress(OSError):
+            with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+            os.rmdir(os.path.join(parent, SESSION_CGROUP))
+
+
+# --- snapshots ----------------------------------------------------------------
+
+
+def _mounts(scopes: tuple[str, ...]) -> frozenset[str]:
+    found = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            point = parts[4].replace("\\040", " ")
+            fstype = parts[parts.index("-") + 1]
+            if any(point == s or point.startswith(s.rstrip("/") + "/") for s in scopes):
+                found.add(f"{point} ({fstype})")
+    return frozenset(found)
+
+
+def _cgroups() -> frozenset[str]:
+    found = set()
+    for directory in _own_cgroups().values():
+        for dirpath, dirnames, _ in os.walk(directory):
+            for d in dirnames:
+                found.add(os.path.join(dirpath, d))
+    return frozenset(found)
+
+
+def _netns() -> frozenset[str]:
+    try:
+        return frozenset(os.listdir("/run/netns"))
+    except FileNotFoundError:
+        return frozenset()
+
+
+def _links() -> frozenset[str]:
+    return frozenset(os.listdir("/sys/class/net"))
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _descendants() -> list[int]:
+    children = _children()
+    found, todo = [], [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _describe(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return None
+    state = stat.rsplit(")", 1)[1].split()[0]
+    if state == "Z":
+        return None
+    comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return f"{pid} {cmdline or comm}"
+
+
+def _reap_zombie_children() -> None:
+    """Collect our exited children so only live processes count (by PID, never -1)."""
+    for pid in _children().get(os.getpid(), []):
+        with contextlib.suppress(ChildProcessError, OSError), open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                os.waitpid(pid, os.WNOHANG)
+
+
+def _processes() -> frozenset[str]:
+    _reap_zombie_children()
+    return frozenset(d for d in map(_describe, _descendants()) if d)
+
+
+def _rules() -> frozenset[str]:
+    lines: set[str] = set()
+    if shutil.which("iptables-save"):
+        out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        lines |= {f"iptables: {ln}" for ln in out.splitlines()
+                  if ln and not ln.startswith(("#", ":"))}
+    if shutil.which("nft"):
+        out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+        lines |= {f"nft: {ln}" for ln in out.splitlines() if ln}
+    return frozenset(lines)
+
+
+def snapshot(scopes: tuple[str, ...]) -> Snapshot:
+    return Snapshot(
+        mounts=_mounts(scopes),
+        cgroups=_cgroups(),
+        netns=_netns(),
+        links=_links(),
+        processes=_processes(),
+        rules=_rules(),
+    )
+
+
+# --- cleanup of what leaked ---------------------------------------------------
+
+
+def clean_up(leaked: dict[str, list[str]]) -> None:
+    for entry in leaked.get("processes", []):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(entry.split()[0]), signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        os.path.exists(f"/proc/{e.split()[0]}") for e in leaked.get("processes", [])
+    ):
+        _reap_zombie_children()
+        time.sleep(0.02)
+    for entry in sorted(leaked.get("mounts", []), key=len, reverse=True):
+        subprocess.run(["umount", "-l", entry.rsplit(" (", 1)[0]], capture_output=True)
+    for name in leaked.get("netns", []):
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    for name in leaked.get("links", []):
+        subprocess.run(["ip", "link", "delete", name], capture_output=True)
+    for path in sorted(leaked.get("cgroups", []), key=len, reverse=True):
+        for _ in range(50):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+
+
+# --- the plugin ---------------------------------------------------------------
+
+
+class LeakCheck:
+    def __init__(self) -> None:
+        self.moved: dict[str, str] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if os.geteuid() != 0:
+            return
+        import prctl  # python-prctl: the child subreaper keeps orphans in our tree
+
+        prctl.set_child_subreaper(True)
+        self.moved = enter_session_cgroup()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        leave_session_cgroup(self.moved)
+
+    @pytest.fixture(autouse=True)
+    def _leak_check(self, request: pytest.FixtureRequest, tmp_path_factory):
+        if request.node.get_closest_marker("root") is None or os.geteuid() != 0:
+            yield
+            return
+        scopes = (str(tmp_path_factory.getbasetemp()), *STATE_ROOTS)
+        before = snapshot(scopes)
+        yield
+        leaked = snapshot(scopes).leaked_since(before)
+        if leaked:
+            clean_up(leaked)
+            report = "\n".join(
+                f"  {kind}:\n" + "\n".join(f"    {item}" for item in items)
+                for kind, items in leaked.items()
+            )
+            pytest.fail(f"the test leaked kernel objects or processes:\n{report}",
+                        pytrace=False)

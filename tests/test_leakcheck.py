@@ -1,0 +1,62 @@
+"""The leak check really catches leaks, reports them against the test, and cleans up."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import pytest
+
+SUPPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "support")
+
+LEAKY = '''
+import os, subprocess, pytest
+
+@pytest.mark.root
+def test_leaks_everything(tmp_path):
+    subprocess.run(["ip", "netns", "add", "{netns}"], check=True)
+    target = tmp_path / "mnt"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(target)], check=True)
+    subprocess.Popen(["sleep", "300"], start_new_session=True)
+    with open("/proc/self/cgroup") as f:
+        own = [l.split(":", 2)[2].strip() for l in f if l.split(":")[1] == "pids"][0]
+    os.mkdir(f"/sys/fs/cgroup/pids{{own}}/{cgroup}")
+
+@pytest.mark.root
+def test_clean(tmp_path):
+    (tmp_path / "file").write_text("files under tmp_path are fine")
+'''
+
+CONFTEST = '''
+from leakcheck import LeakCheck
+
+def pytest_configure(config):
+    config.pluginmanager.register(LeakCheck(), "leakcheck")
+'''
+
+
+@pytest.mark.root
+@pytest.mark.netns
+@pytest.mark.cgroup_v1
+def test_a_leaking_test_fails_with_what_it_left_and_the_leak_is_removed(tmp_path):
+    name = f"sn-leak-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "test_leaky.py").write_text(textwrap.dedent(LEAKY.format(netns=name, cgroup=name)))
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    env = dict(os.environ, PYTHONPATH=SUPPORT)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir",
+         str(tmp_path), "--basetemp", str(tmp_path / "base"), str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "1 error" in out
+    assert "ERROR test_leaky.py::test_leaks_everything" in out
+    assert "ERROR test_leaky.py::test_clean" not in out
+    for what in ("netns:", name, "mounts:", "(tmpfs)", "processes:", "sleep 300", "cgroups:"):
+        assert what in out, f"{what!r} not reported:\n{out}"
+    assert name not in os.listdir("/run/netns")
+    assert "sleep 300" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                             text=True).stdout.splitlines()
