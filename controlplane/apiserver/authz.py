@@ -102,9 +102,9 @@ def _referenced(server, node: str, namespace: str, plural: str, target: str) -> 
     rt = registry.lookup("", "v1", "pods")
     cache = server.cacher.for_type(rt)
     for entry in list(cache.state.values()):
-        if entry.namespace == namespace and entry.fields.get("spec.nodeName") == node:
-            if target in pod_references(entry.object()).get(plural, ()):
-                return True
+        if entry.namespace == namespace and entry.fields.get("spec.nodeName") == node \
+                and target in pod_references(entry.object()).get(plural, ()):
+            return True
     return False
 
 

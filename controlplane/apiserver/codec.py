@@ -100,7 +100,7 @@ def _no_duplicates(pairs):
 
 def _decode_yaml(body: bytes):
     try:
-        obj = yaml.load(body, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        obj = yaml.load(body, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error decoding YAML: {exc}".replace("\n", " ")) from exc
     except RecursionError as exc:

@@ -74,10 +74,10 @@ def conflict(rt, name: str, why: str = "") -> ApiError:
 
 def invalid(rt, name: str, field_errors) -> ApiError:
     """A 422 naming every bad field, as `Pod "x" is invalid: spec.a: Required value`."""
-    causes = [{"reason": e.type, "message": e.message(), "field": e.field}
-              for e in field_errors]
-    messages = [e.message() for e in field_errors]
-    summary = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+    from ..api.errors import aggregate
+
+    causes = [e.cause() for e in field_errors]
+    summary = aggregate(list(field_errors))
     kind = rt.kind if rt is not None else "object"
     return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {summary}',
                     _details(rt, name, causes=causes))

@@ -16,6 +16,7 @@ flavour here that also records field managers.
 from __future__ import annotations
 
 from ..api import patch as patchlib
+from ..api.errors import PatchError
 from . import codec, errors, objects, resources
 
 JSON_PATCH = "application/json-patch+json"
@@ -39,12 +40,11 @@ def _apply(rt, kind: str, obj: dict, patch) -> dict:
             if not isinstance(patch, dict):
                 raise errors.bad_request("a strategic merge patch must be a JSON object")
             result = patchlib.strategic_merge_patch(rt, obj, patch)
-    except errors.ApiError:
-        raise
+    except PatchError as exc:
+        reason = "BadRequest" if exc.code == 400 else "Invalid"
+        raise errors.ApiError(exc.code, reason, str(exc)) from exc
     except RecursionError as exc:
         raise errors.bad_request("the patch nests too deeply") from exc
-    except Exception as exc:  # the patch library's errors: all mean a bad patch
-        raise errors.ApiError(422, "Invalid", f"the patch could not be applied: {exc}") from exc
     if not isinstance(result, dict) or not isinstance(result.get("metadata"), dict):
         raise errors.ApiError(422, "Invalid", "the patch removed the object's metadata")
     return result

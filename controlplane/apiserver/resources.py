@@ -113,7 +113,7 @@ def _check_unknown_fields(ctx: Ctx, obj: dict) -> None:
 
 
 def _validate(ctx: Ctx, obj: dict, old: dict | None) -> None:
-    problems = ctx.rt.validate(obj, old)
+    problems = ctx.rt.validate(obj, old, ctx.sub if ctx.sub == "status" else "")
     if problems:
         raise errors.invalid(ctx.rt, obj["metadata"].get("name", ""), problems)
 
@@ -136,8 +136,8 @@ def create(ctx: Ctx, obj: dict) -> dict:
     meta["creationTimestamp"] = objects.now()
     if strategy.uses_generation(rt):
         meta["generation"] = 1
-    strategy.prepare_create(rt, obj)
     rt.default(obj)
+    strategy.prepare_create(rt, obj)
     for attempt in range(8 if generate else 1):
         if generate:
             meta["name"] = objects.generate_name(generate)
@@ -200,6 +200,7 @@ def finish_update(ctx: Ctx, new: dict, old: dict, *, status_only: bool) -> dict:
         else:
             new.pop("status", None)
     rt.default(new)
+    rt.prepare_for_update(new, old)
     if "generation" in old_meta and (
             objects.content_without_meta(new) != objects.content_without_meta(old)):
         meta["generation"] = old_meta["generation"] + 1

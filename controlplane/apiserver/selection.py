@@ -1,9 +1,9 @@
 """Which objects a request selects: namespace, label selector, field selector.
 
-Selectors are parsed by `api.selectors`; this module decides which fields each
-type lets clients select on (Kubernetes' per-type field label set: a selector on
-any other field is a 400, as in Kubernetes), extracts those values once per
-object version (the watch cache keeps them beside the object so that filtering
+Selectors are parsed by `api.selectors`, and each type says which fields it
+lets clients select on (`rt.selectable_fields()`; a selector on any other field
+is a 400, as in Kubernetes). This module extracts those values once per object
+version (the watch cache keeps them beside the object, so that filtering for
 hundreds of watchers never re-parses JSON), and matches.
 """
 
@@ -12,30 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..api import selectors
+from ..api.errors import SelectorError
 from . import errors
-
-_COMMON = ("metadata.name", "metadata.namespace")
-
-# Kubernetes' selectable fields per kind (the GetAttrs/field label conversions
-# of each type), beyond metadata.name and metadata.namespace.
-_SELECTABLE = {
-    ("", "Pod"): ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-                  "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
-                  "status.podIP", "status.nominatedNodeName"),
-    ("", "Node"): ("spec.unschedulable",),
-    ("", "Namespace"): ("status.phase",),
-    ("", "Secret"): ("type",),
-    ("", "Event"): ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                    "involvedObject.uid", "involvedObject.apiVersion",
-                    "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
-                    "reportingComponent", "source", "type"),
-    ("apps", "ReplicaSet"): ("status.replicas",),
-    ("batch", "Job"): ("status.successful",),
-}
 
 
 def selectable_fields(rt) -> tuple[str, ...]:
-    return _COMMON + _SELECTABLE.get((rt.group, rt.kind), ())
+    """metadata.name (and .namespace) plus the type's own selectable fields."""
+    return rt.selectable_fields()
 
 
 def _as_text(value) -> str:
@@ -58,11 +41,9 @@ def _lookup(obj: dict, path: str):
 def field_values(rt, obj: dict) -> dict[str, str]:
     """The selectable field values of one object, as strings."""
     values = {}
-    for path in selectable_fields(rt):
+    for path in rt.selectable_fields():
         value = rt.field(obj, path)
-        if value is None:
-            value = _lookup(obj, path)
-        values[path] = _as_text(value)
+        values[path] = _as_text(value if value is not None else _lookup(obj, path))
     return values
 
 
@@ -102,13 +83,13 @@ def compile_filter(rt, namespace: str | None, label_selector: str | None,
     if label_selector:
         try:
             labels = selectors.parse_label_selector(label_selector)
-        except Exception as exc:  # the parser's own error types; all mean bad input
+        except SelectorError as exc:
             raise errors.bad_request(f'unable to parse requirement: {exc}') from exc
     fields: list[tuple[str, str, str]] = []
     if field_selector:
         try:
             parsed = selectors.parse_field_selector(field_selector)
-        except Exception as exc:
+        except SelectorError as exc:
             raise errors.bad_request(f"invalid field selector: {exc}") from exc
         allowed = selectable_fields(rt)
         for path, op, value in parsed:

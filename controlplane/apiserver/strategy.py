@@ -33,17 +33,10 @@ def allow_create_on_update(rt) -> bool:
 
 
 def prepare_create(rt, obj: dict) -> None:
-    """Reset what a client may not set on create (status, mostly)."""
+    """Reset what a client may not set on create: status, then the type's own rules."""
     if rt.has_status and (rt.group, rt.kind) not in _KEEP_STATUS_ON_CREATE:
         obj["status"] = {}
-    if is_kind(rt, "", "Pod"):
-        obj["status"] = {"phase": "Pending"}
-    elif is_kind(rt, "", "Namespace"):
-        obj["status"] = {"phase": "Active"}
-        spec = obj.setdefault("spec", {})
-        finalizers = spec.setdefault("finalizers", [])
-        if NAMESPACE_FINALIZER not in finalizers:
-            finalizers.append(NAMESPACE_FINALIZER)
+    rt.prepare_for_create(obj)          # the type's own resets (a pod starts Pending)
 
 
 def uses_generation(rt) -> bool:

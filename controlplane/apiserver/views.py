@@ -21,8 +21,18 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 
 from ..api import registry
-from . import authz, codec, errors, lists, objects, patching, resources, selection, \
-    subresources, tables
+from . import (
+    authz,
+    codec,
+    errors,
+    lists,
+    objects,
+    patching,
+    resources,
+    selection,
+    subresources,
+    tables,
+)
 
 _NAMESPACE_SUBS = ("status", "finalize")
 _NOT_FOUND = "the server could not find the requested resource"

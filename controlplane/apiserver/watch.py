@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import random
 import select
-import threading
 import time
 from collections.abc import Iterator
 
@@ -206,28 +205,29 @@ class Streamer:
         except store.StoreError as exc:
             yield error_line(errors.from_store(exc, self.rt, ""))
             return
-        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), watch.close)
-        timer.daemon = True
-        timer.start()
         cache = self.cacher.for_type(self.rt)
         try:
-            for event in watch:
+            while True:
+                now = time.monotonic()
+                if now >= self.deadline or self.cacher.stopped.is_set():
+                    return
+                event = watch.next(timeout=min(POLL, self.deadline - now))
+                if event is None:
+                    if watch.closed or self._client_gone():
+                        return
+                    continue
                 entry = cache.make_entry(event.kv.key, event.kv.value, event.kv.mod_revision)
-                prev = None
-                if event.prev is not None:
-                    prev = cache.make_entry(event.prev.key, event.prev.value,
-                                            event.prev.mod_revision)
-                ev = CacheEvent(event.type, entry, prev if event.type == "PUT" else entry)
-                line = self._event_line(ev)
+                prev = entry
+                if event.type == "PUT":
+                    prev = None if event.prev is None else cache.make_entry(
+                        event.prev.key, event.prev.value, event.prev.mod_revision)
+                line = self._event_line(CacheEvent(event.type, entry, prev))
                 if line is not None:
                     yield line
-                if self.cacher.stopped.is_set():
-                    return
         except store.Compacted as exc:
             yield error_line(errors.expired(
                 f"too old resource version: {exc.requested} ({exc.compacted})"))
         except store.StoreError as exc:
             yield error_line(errors.from_store(exc, self.rt, ""))
         finally:
-            timer.cancel()
             watch.close()

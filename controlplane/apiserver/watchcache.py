@@ -16,6 +16,9 @@ lock *before* it advances `Cacher.revision`. So whoever reads, under the type
 lock, the ring's end and then `Cacher.revision` R knows that every event of the
 type with revision <= R is before that end; bookmarks and cached lists use R.
 
+When no event comes for a while the dispatcher also advances `revision` to the
+store watch's progress mark (`Watch.revision`), like etcd's progress notify.
+
 If the store watch breaks, the dispatcher re-watches from the last revision it
 saw; if that revision was compacted meanwhile it re-lists, replaces the state
 and bumps `epoch`, which ends every open watch (clients resume from their last
@@ -32,6 +35,11 @@ from ..store import base as store
 from . import codec, objects, selection
 
 log = logging.getLogger(__name__)
+
+# Idle seconds after which the dispatcher asks the store watch how far it is
+# known complete: writes outside /registry/ advance the store's revision without
+# an event here, and a consistent list waits for the cache to reach that revision.
+PROGRESS_EVERY = 0.05
 
 
 class Entry:
@@ -218,10 +226,16 @@ class Cacher:
         backoff = 0.1
         while not self.stopped.is_set():
             try:
-                self._watch = self.store.watch(objects.ROOT, self.revision)
-                for event in self._watch:
-                    self._dispatch(event)
-                    backoff = 0.1
+                self._watch = watch = self.store.watch(objects.ROOT, self.revision)
+                while not self.stopped.is_set():
+                    event = watch.next(timeout=PROGRESS_EVERY)
+                    if event is not None:
+                        self._dispatch(event)
+                        backoff = 0.1
+                    elif watch.closed:
+                        break
+                    else:
+                        self._progress(watch.revision)
                 if self.stopped.is_set():
                     return
                 log.warning("store watch ended; re-watching from %d", self.revision)
@@ -254,6 +268,13 @@ class Cacher:
         with self.rev_cond:
             self.revision = event.kv.mod_revision
             self.rev_cond.notify_all()
+
+    def _progress(self, revision: int) -> None:
+        """The store says nothing under /registry/ happened up to `revision`."""
+        if revision > self.revision:
+            with self.rev_cond:
+                self.revision = revision
+                self.rev_cond.notify_all()
 
     def wait_for(self, revision: int, timeout: float) -> bool:
         """Wait until the cache has seen `revision`; False on timeout."""
