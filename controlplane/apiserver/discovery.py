@@ -20,7 +20,7 @@ import platform
 
 from flask import Blueprint, Response, current_app, request
 
-from ..api import openapi, registry
+from ..api import registry
 from . import codec, errors
 
 KUBE_MAJOR, KUBE_MINOR = "1", "30"
@@ -104,7 +104,16 @@ class Discovery:
             "kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
                                             "serverAddress": server_address}]})
-        groups = [(g, vs) for g, vs in registry.groups() if g]
+        groups: list[tuple[str, list[str]]] = []
+        for group, version in by_gv:
+            if not group:
+                continue
+            for known, versions in groups:
+                if known == group:
+                    versions.append(version)
+                    break
+            else:
+                groups.append((group, [version]))
         self.group_docs = {}
         group_list = []
         for group, versions in groups:
@@ -237,11 +246,15 @@ def openapi_v2():
     if "json" not in accept and "*/*" not in accept:
         # kubectl asks for the protobuf form first; 406 makes it fall back
         raise errors.not_acceptable(accept)
+    from ..api import openapi
+
     return _json(_cached("v2", openapi.openapi_v2))
 
 
 @blueprint.get("/openapi/v3")
 def openapi_v3_index():
+    from ..api import openapi
+
     return _json(_cached("v3", openapi.openapi_v3_index))
 
 
@@ -252,6 +265,8 @@ def openapi_v3(group_version):
         gv = gv[4:]
     elif gv.startswith("apis/"):
         gv = gv[5:]
+    from ..api import openapi
+
     try:
         data = _cached("v3:" + gv, lambda: openapi.openapi_v3(gv))
     except (KeyError, ValueError) as exc:
