@@ -123,6 +123,9 @@ def _parse_term(term: str) -> Requirement:
     match = _SET_TERM.match(term)
     if match:
         key, op, inner = match.groups()
+        if not inner.strip():
+            raise SelectorError(f"unable to parse requirement: for 'in', 'notin' operators, "
+                                f"values set can't be empty: {term.strip()!r}")
         values = tuple(sorted({v.strip() for v in inner.split(",")}))
         _check_key(key)
         for value in values:
