@@ -261,7 +261,8 @@ def apply_defaults(target, obj) -> None:
     when there is a probe), as Kubernetes' defaulting functions do; a struct-valued
     field with a default of `{}` is created and then defaulted itself. Known fields
     set to `null` are removed first: for Kubernetes' typed decoding `null` means
-    "not set", so they never reach the store.
+    "not set", so they never reach the store; a `null` list item or map value
+    becomes its type's zero value, as Go decodes it.
     """
     _default(_schema_of(target), obj)
 
@@ -276,11 +277,27 @@ def _default(schema: Schema, value) -> None:
             if key in value:
                 _default(f.schema, value[key])
     elif isinstance(schema, ListOf) and isinstance(value, list):
-        for item in value:
+        for i, item in enumerate(value):
+            if item is None:
+                item = value[i] = _zero(schema.items)
             _default(schema.items, item)
     elif isinstance(schema, MapOf) and isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            if item is None:
+                item = value[key] = _zero(schema.values)
             _default(schema.values, item)
+
+
+def _zero(schema: Schema):
+    """What Go decodes a `null` list item or map value into: the type's zero value."""
+    if isinstance(schema, Struct | MapOf):
+        return {}
+    if isinstance(schema, ListOf):
+        return []
+    if isinstance(schema, Scalar):
+        return {"string": "", "integer": 0, "number": 0, "boolean": False,
+                "int-or-string": 0, "quantity": "0"}[schema.type]
+    return None
 
 
 def structs(roots) -> dict[str, Struct]:
