@@ -11,7 +11,7 @@ import yaml
 from supernetes.controlplane.api import errors, registry
 
 MANIFESTS = pathlib.Path(__file__).parent / "manifests"
-ODD_VALUES = [None, 0, -1, 2**40, 1.5, "x", "", True, [], [1], {}, {"a": 1}]
+ODD_VALUES = [None, -1, 2**40, 1.5, "x", True, [1], {"a": 1}]
 
 
 def documents():
@@ -25,7 +25,7 @@ def paths(value, prefix=()):
         for key, item in value.items():
             yield from paths(item, prefix + (key,))
     elif isinstance(value, list):
-        for i, item in enumerate(value[:2]):
+        for i, item in enumerate(value[:1]):
             yield from paths(item, prefix + (i,))
 
 
