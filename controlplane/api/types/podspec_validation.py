@@ -285,6 +285,25 @@ def ip_address(path: str, text) -> list[FieldError]:
     return []
 
 
+def _unique_host_ports(spec: dict, path: str) -> list[FieldError]:
+    """No two containers may claim the same host port (Kubernetes'
+    AccumulateUniqueHostPorts, with its `hostIP/protocol/port` key)."""
+    found: list[FieldError] = []
+    seen: set[str] = set()
+    for key in ("initContainers", "containers"):
+        for i, ctr in enumerate(spec.get(key) or []):
+            for j, port in enumerate(ctr.get("ports") or []):
+                host_port = port.get("hostPort")
+                if not host_port:
+                    continue
+                claim = f"{port.get('hostIP', '')}/{port.get('protocol', 'TCP')}/{host_port}"
+                if claim in seen:
+                    found.append(errors.duplicate(f"{path}.{key}[{i}].ports[{j}].hostPort",
+                                                  claim))
+                seen.add(claim)
+    return found
+
+
 def pod_spec(spec: dict | None, path: str = "spec") -> list[FieldError]:
     """Every rule of a PodSpec that does not depend on the object around it."""
     if spec is None:
@@ -303,6 +322,7 @@ def pod_spec(spec: dict | None, path: str = "spec") -> list[FieldError]:
             if name and name in names:
                 found.append(errors.duplicate(f"{here}.name", name))
             names.add(name)
+    found += _unique_host_ports(spec, path)
     restart = spec.get("restartPolicy")
     found += (v.one_of(f"{path}.restartPolicy", restart, RESTART_POLICIES) if restart
               else [errors.required(f"{path}.restartPolicy")])

@@ -294,3 +294,11 @@ def test_binding_validation():
     found = messages(pod_types.validate_binding({"target": {"kind": "Pod"}}))
     assert found == ['target.kind: Unsupported value: "Pod": supported values: "Node", '
                      '"<empty>"', "target.name: Required value"]
+
+
+def test_host_ports_are_unique_across_containers(pods, pod):
+    pod["spec"]["containers"][0]["ports"][0]["hostPort"] = 8080
+    pod["spec"]["containers"].append({"name": "b", "image": "x", "ports": [
+        {"containerPort": 81, "hostPort": 8080}]})
+    assert messages(pods.validate(defaulted(pods, pod))) == [
+        'spec.containers[1].ports[0].hostPort: Duplicate value: "/TCP/8080"']
