@@ -302,3 +302,11 @@ def test_host_ports_are_unique_across_containers(pods, pod):
         {"containerPort": 81, "hostPort": 8080}]})
     assert messages(pods.validate(defaulted(pods, pod))) == [
         'spec.containers[1].ports[0].hostPort: Duplicate value: "/TCP/8080"']
+
+
+def test_quantities_are_stored_canonical(pods, pod):
+    pod["spec"]["containers"][0]["resources"] = {"limits": {"cpu": 1, "memory": "1024Mi"},
+                                                 "requests": {"cpu": "0.5"}}
+    resources = defaulted(pods, pod)["spec"]["containers"][0]["resources"]
+    assert resources == {"limits": {"cpu": "1", "memory": "1Gi"},
+                         "requests": {"cpu": "500m", "memory": "1Gi"}}
