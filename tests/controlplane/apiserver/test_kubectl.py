@@ -167,8 +167,9 @@ def test_describe_label_annotate_scale_delete(kubectl, namespace, tmp_path):
     assert "busybox" in described
     assert kubectl.run("label", "pod", "desc", "tier=web", "-n", namespace).stdout.strip() \
         == "pod/desc labeled"
+    # (kubectl 1.27 prints "annotate", later ones "annotated")
     assert kubectl.run("annotate", "pod", "desc", "note=hi", "-n",
-                       namespace).stdout.strip() == "pod/desc annotated"
+                       namespace).stdout.strip().startswith("pod/desc annotate")
     obj = json.loads(kubectl.run("get", "pod", "desc", "-n", namespace, "-o", "json").stdout)
     assert obj["metadata"]["labels"]["tier"] == "web"
     assert obj["metadata"]["annotations"]["note"] == "hi"
