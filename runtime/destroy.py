@@ -54,7 +54,11 @@ def delete(container: Container, force: bool = False) -> list[str]:
 def _kill_all(container: Container, manager: object) -> None:
     if manager is not None:
         try:
-            manager.kill(9)  # freezes, kills, thaws: a paused container dies too
+            manager.kill(9)
+            # A frozen process cannot act on its SIGKILL: a paused container must be
+            # thawed to die (the driver's kill leaves a paused cgroup as it found it).
+            if manager.frozen():
+                manager.thaw()
         except CgroupError:
             pass  # fall back to the init alone
     if container.init_alive():
