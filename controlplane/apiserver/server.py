@@ -176,9 +176,25 @@ class _Gunicorn(BaseApplication):
         return create_app(self.config, open_store(self.config.store))
 
 
+class ServeError(Exception):
+    """The server cannot start: a bad flag or an unusable data dir."""
+
+
+def _check_store_url(url: str) -> None:
+    # Only parsed here: opening the store would start its threads in the master
+    # process, which then forks the worker (and no thread may cross a fork).
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("sqlite", "etcd") or not rest.split("?", 1)[0]:
+        raise ServeError(f"bad store URL {url!r}: expected sqlite:///path or etcd://host:port")
+
+
 def prepare(config: ServerConfig) -> pki.Pki:
     """Everything before serving: the data dir, certificates; no stale readiness."""
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_store_url(config.store)
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServeError(f"cannot use data dir {config.data_dir}: {exc.strerror}") from exc
     config.admin_kubeconfig.unlink(missing_ok=True)
     return pki.ensure_pki(config.pki_dir, config.advertise_addresses, config.bind)
 
