@@ -206,8 +206,14 @@ class Streamer:
             fanout.unsubscribe(cache, sub)
             sub.close()
             with sub.lock:                  # the dispatcher is done with the socket
-                sock.setblocking(True)
-        sock.sendall(sub.remainder)         # the chunk that did not fit, then on our own
+                try:
+                    sock.setblocking(True)
+                except OSError:
+                    pass
+        try:
+            sock.sendall(sub.remainder)     # the chunk that did not fit, then on our own
+        except OSError:
+            return False, next_bookmark
         return True, next_bookmark
 
     def _follow(self, cache, seq: int, epoch: int) -> Iterator[bytes]:
