@@ -295,18 +295,27 @@ def test_bad_continue_token_is_bad_request(api, ns):
 def test_list_resource_version_semantics(api, ns):
     obj = create(api, ns, pod("rv1"))
     rv = int(obj["metadata"]["resourceVersion"])
-    listed = api.get(pods(ns), params={"resourceVersion": "0"}).json()
-    assert int(listed["metadata"]["resourceVersion"]) >= rv
+    # "0": any version the server has at hand (possibly older than our own write)
+    assert api.get(pods(ns), params={"resourceVersion": "0"}).status_code == 200
     exact = api.get(pods(ns), params={"resourceVersion": str(rv),
                                       "resourceVersionMatch": "Exact"}).json()
     assert exact["metadata"]["resourceVersion"] == str(rv)
-    create(api, ns, pod("rv2"))
+    rv2 = int(create(api, ns, pod("rv2"))["metadata"]["resourceVersion"])
     exact = api.get(pods(ns), params={"resourceVersion": str(rv),
                                       "resourceVersionMatch": "Exact"}).json()
     assert [i["metadata"]["name"] for i in exact["items"]] == ["rv1"]
-    newer = api.get(pods(ns), params={"resourceVersion": str(rv),
+    # NotOlderThan N: at least as new as N, so it has everything written up to N
+    newer = api.get(pods(ns), params={"resourceVersion": str(rv2),
                                       "resourceVersionMatch": "NotOlderThan"}).json()
+    assert int(newer["metadata"]["resourceVersion"]) >= rv2
     assert [i["metadata"]["name"] for i in newer["items"]] == ["rv1", "rv2"]
+    # unset: the most recent state (a consistent read)
+    latest = api.get(pods(ns)).json()
+    assert [i["metadata"]["name"] for i in latest["items"]] == ["rv1", "rv2"]
+    future = api.get(pods(ns), params={"resourceVersion": str(rv2 + 10_000),
+                                       "resourceVersionMatch": "NotOlderThan"})
+    assert future.status_code == 504
+    assert future.json()["reason"] == "Timeout"
 
 
 def test_deletecollection_with_selector(api, ns):
