@@ -39,8 +39,7 @@ def _add_server(subparsers) -> None:
 def _run_server(args) -> int:
     from pathlib import Path
 
-    from .controlplane.apiserver import ServerConfig, run
-    from .controlplane.apiserver.server import ServeError
+    from .controlplane.apiserver import ServeError, ServerConfig, run
 
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),

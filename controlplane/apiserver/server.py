@@ -41,7 +41,7 @@ from .. import kubeconfig
 from ..store import open_store
 from . import pki
 from .app import create_app
-from .config import ServerConfig
+from .config import ServeError, ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +189,6 @@ class _Gunicorn(BaseApplication):
         logging.basicConfig(level=self.config.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return create_app(self.config, open_store(self.config.store))
-
-
-class ServeError(Exception):
-    """The server cannot start: a bad flag or an unusable data dir."""
 
 
 def _check_store_url(url: str) -> None:
