@@ -379,3 +379,38 @@ spec:
     response = api.post(pods(ns), data=body, content_type="application/yaml")
     assert response.status_code == 201, response.text
     assert response.json()["metadata"]["name"] == "from-yaml"
+
+
+def deployment(name: str, replicas: int = 2) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+
+
+def test_scale_subresource_reads_and_writes_replicas(api, ns):
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments"
+    assert api.post(path, deployment("sc")).status_code == 201
+    scale = api.get(f"{path}/sc/scale").json()
+    assert scale["kind"] == "Scale" and scale["apiVersion"] == "autoscaling/v1"
+    assert scale["spec"]["replicas"] == 2 and scale["status"]["selector"] == "app=sc"
+    stale = dict(scale, spec={"replicas": 4})
+    scale["spec"]["replicas"] = 3
+    response = api.put(f"{path}/sc/scale", scale)
+    assert response.status_code == 200, response.text
+    assert api.put(f"{path}/sc/scale", stale).status_code == 409
+    response = api.patch(f"{path}/sc/scale", {"spec": {"replicas": 5}})
+    assert response.status_code == 200 and response.json()["spec"]["replicas"] == 5
+    obj = api.get(f"{path}/sc").json()
+    assert obj["spec"]["replicas"] == 5 and obj["metadata"]["generation"] == 3
+    assert api.patch(f"{path}/sc/scale", {"spec": {"replicas": -1}}).status_code == 422
+
+
+def test_partial_object_metadata_view(api, ns):
+    assert api.post(pods(ns), pod("meta-only")).status_code == 201
+    accept = {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}
+    listed = api.get(pods(ns), headers=accept).json()
+    assert listed["kind"] == "PartialObjectMetadataList"
+    assert listed["items"][0]["metadata"]["name"] == "meta-only"
+    assert "spec" not in listed["items"][0]
