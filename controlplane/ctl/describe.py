@@ -77,7 +77,7 @@ def run(ctx: Ctx) -> int:
             ctx.print()
         first = False
         lines = describers.describe(ctx, info, obj)
-        if a.show_events:
+        if a.show_events and obj.get("kind") not in describers.NO_EVENTS:
             lines += event_lines(ctx, obj)
         ctx.out.write(tabwriter.render(lines))
     return 1 if failures else 0

@@ -7,6 +7,7 @@ describer for unstructured objects.
 
 from __future__ import annotations
 
+import base64
 import re
 
 from supernetes.controlplane.api import meta as api_meta
@@ -15,9 +16,15 @@ from supernetes.controlplane.client import ClientError
 NONE = "<none>"
 
 
+# Kinds whose kubectl describer shows no events.
+NO_EVENTS = {"Namespace", "Secret"}
+
+
 def describe(ctx, info, obj: dict) -> list[str]:
     describer = {"Pod": pod, "Deployment": deployment, "ReplicaSet": replicaset,
-                 "Node": node}.get(obj.get("kind", "")) if info.group in ("", "apps") else None
+                 "Node": node, "Namespace": namespace, "ConfigMap": configmap,
+                 "Secret": secret, "Service": service}.get(obj.get("kind", "")) \
+        if info.group in ("", "apps") else None
     return describer(ctx, obj) if describer else generic(obj)
 
 
@@ -30,7 +37,11 @@ def when(timestamp: str | None) -> str:
     return moment.strftime("%a, %d %b %Y %H:%M:%S %z") if moment else NONE
 
 
+SKIPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
 def mapping(title: str, values: dict | None, indent: str = "") -> list[str]:
+    values = {k: v for k, v in (values or {}).items() if k not in SKIPPED_ANNOTATIONS}
     if not values:
         return [f"{indent}{title}:\t{NONE}"]
     items = sorted(values.items())
@@ -65,13 +76,15 @@ def selector_text(selector: dict | None) -> str:
     return ",".join(parts)
 
 
-def containers(specs: list[dict], statuses: list[dict] | None, title: str) -> list[str]:
+def containers(specs: list[dict], statuses: list[dict] | None, title: str,
+               in_template: bool = False) -> list[str]:
+    """Container sections; a pod template's are indented as kubectl's (`   name:`)."""
     if not specs:
         return []
     by_name = {s.get("name"): s for s in statuses or []}
-    lines = [f"{title}:"]
+    lines = [f"  {title}:" if in_template else f"{title}:"]
     for c in specs:
-        lines.append(f"  {c.get('name')}:")
+        lines.append(f"   {c.get('name')}:" if in_template else f"  {c.get('name')}:")
         status = by_name.get(c.get("name"))
         if status is not None:
             lines.append(f"    Container ID:\t{status.get('containerID', '')}")
@@ -169,8 +182,10 @@ def conditions(status: dict, wide: bool = False) -> list[str]:
 def pod(ctx, obj: dict) -> list[str]:
     m, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
     lines = header(obj)
-    lines.append(f"Priority:\t{spec.get('priority', 0)}")
-    lines.append(f"Service Account:\t{spec.get('serviceAccountName', 'default')}")
+    if spec.get("priority") is not None:
+        lines.append(f"Priority:\t{spec['priority']}")
+    if spec.get("serviceAccountName"):
+        lines.append(f"Service Account:\t{spec['serviceAccountName']}")
     node_name = spec.get("nodeName")
     lines.append(f"Node:\t{node_name}/{status.get('hostIP', '')}" if node_name
                  else f"Node:\t{NONE}")
@@ -260,8 +275,7 @@ def _template(template: dict) -> list[str]:
     lines += mapping("Labels", tm.get("labels"), indent="  ")
     if tm.get("annotations"):
         lines += mapping("Annotations", tm.get("annotations"), indent="  ")
-    inner = containers(ts.get("containers") or [], None, "Containers")
-    lines += [f"  {line}" for line in inner]
+    lines += containers(ts.get("containers") or [], None, "Containers", in_template=True)
     volumes = ts.get("volumes") or []
     lines.append(f"  Volumes:\t{', '.join(v['name'] for v in volumes) if volumes else NONE}")
     lines += mapping("Node-Selectors", ts.get("nodeSelector"), indent="  ")
@@ -280,6 +294,8 @@ def _replica_sets(ctx, deploy: dict) -> list[str]:
     template = (deploy.get("spec") or {}).get("template") or {}
     new = [rs for rs in owned if _same_template(rs, template)]
     old = [rs for rs in owned if rs not in new and (rs.get("spec") or {}).get("replicas")]
+    if not new and not old:
+        return []
 
     def text(sets):
         return ", ".join(f"{rs['metadata']['name']} ({(rs.get('status') or {}).get('replicas', 0)}"
@@ -359,6 +375,64 @@ def node(ctx, obj: dict) -> list[str]:
                 lines.append(f"  {_title(key)}:\t{info[key]}")
     if spec.get("podCIDR"):
         lines.append(f"PodCIDR:\t{spec['podCIDR']}")
+    return lines
+
+
+def namespace(ctx, obj: dict) -> list[str]:
+    m = obj.get("metadata") or {}
+    lines = header(obj, with_namespace=False)
+    lines += mapping("Labels", m.get("labels"))
+    lines += mapping("Annotations", m.get("annotations"))
+    lines.append(f"Status:\t{(obj.get('status') or {}).get('phase', '')}")
+    return lines
+
+
+def configmap(ctx, obj: dict) -> list[str]:
+    m = obj.get("metadata") or {}
+    lines = header(obj) + mapping("Labels", m.get("labels")) + \
+        mapping("Annotations", m.get("annotations"))
+    lines += ["", "Data", "===="]
+    for key, value in sorted((obj.get("data") or {}).items()):
+        lines += [f"{key}:", "----", *str(value).split("\n"), ""]
+    lines += ["BinaryData", "===="]
+    for key, value in sorted((obj.get("binaryData") or {}).items()):
+        lines.append(f"{key}: {len(base64.b64decode(value))} bytes")
+    lines.append("")
+    return lines
+
+
+def secret(ctx, obj: dict) -> list[str]:
+    m = obj.get("metadata") or {}
+    lines = header(obj) + mapping("Labels", m.get("labels")) + \
+        mapping("Annotations", m.get("annotations"))
+    lines += ["", f"Type:\t{obj.get('type', 'Opaque')}", "", "Data", "===="]
+    for key, value in sorted((obj.get("data") or {}).items()):
+        lines.append(f"{key}:\t{len(base64.b64decode(value))} bytes")
+    return lines
+
+
+def service(ctx, obj: dict) -> list[str]:
+    m, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    lines = header(obj) + mapping("Labels", m.get("labels")) + \
+        mapping("Annotations", m.get("annotations"))
+    selector = spec.get("selector") or {}
+    lines.append(f"Selector:\t{','.join(f'{k}={v}' for k, v in sorted(selector.items())) or NONE}")
+    lines.append(f"Type:\t{spec.get('type', 'ClusterIP')}")
+    if spec.get("ipFamilyPolicy"):
+        lines.append(f"IP Family Policy:\t{spec['ipFamilyPolicy']}")
+    if spec.get("ipFamilies"):
+        lines.append(f"IP Families:\t{','.join(spec['ipFamilies'])}")
+    lines.append(f"IP:\t{spec.get('clusterIP', '')}")
+    lines.append(f"IPs:\t{','.join(spec.get('clusterIPs') or []) or NONE}")
+    for port in spec.get("ports") or []:
+        protocol = port.get("protocol", "TCP")
+        lines.append(f"Port:\t{port.get('name') or '<unset>'}  {port.get('port')}/{protocol}")
+        target = port.get("targetPort", port.get("port"))
+        lines.append(f"TargetPort:\t{target}/{protocol}")
+        if port.get("nodePort"):
+            lines.append(f"NodePort:\t{port.get('name') or '<unset>'}  {port['nodePort']}/"
+                         f"{protocol}")
+    lines.append(f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}")
     return lines
 
 

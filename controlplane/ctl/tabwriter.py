@@ -17,8 +17,7 @@ def render(lines: list[str], padding: int = 2, minwidth: int = 0) -> str:
     out = []
     for row, row_widths in zip(rows, widths, strict=True):
         cells = [cell.ljust(row_widths[i]) for i, cell in enumerate(row[:-1])]
-        out.append(("".join(cells) + row[-1]).rstrip() if not row[-1] else
-                   "".join(cells) + row[-1])
+        out.append("".join(cells) + row[-1])
     return "\n".join(out) + ("\n" if out else "")
 
 
