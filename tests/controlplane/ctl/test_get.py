@@ -112,19 +112,21 @@ def test_a_refused_connection_names_the_server(tmp_path, ns):
 def test_watch_prints_a_row_per_change(client, ns, server, tmp_path):
     SUPERCTL = superctl_path()
     client.create(configmap("watched", v="1"), ns)
-    proc = subprocess.Popen([SUPERCTL, "get", "cm", "watched", "-w", "-n", ns],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={"KUBECONFIG": str(server.kubeconfig), "HOME": str(tmp_path)})
-    try:
-        header, first = proc.stdout.readline(), proc.stdout.readline()
-        assert header.split()[:3] == ["NAME", "DATA", "AGE"] and first.startswith("watched")
-        time.sleep(0.3)
-        client.patch("v1", "ConfigMap", "watched", {"data": {"w": "2"}}, ns, patch_type="merge")
-        changed = proc.stdout.readline()
-        assert changed.split()[:2] == ["watched", "2"]
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with subprocess.Popen([SUPERCTL, "get", "cm", "watched", "-w", "-n", ns],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={"KUBECONFIG": str(server.kubeconfig),
+                               "HOME": str(tmp_path)}) as proc:
+        try:
+            header, first = proc.stdout.readline(), proc.stdout.readline()
+            assert header.split()[:3] == ["NAME", "DATA", "AGE"] and first.startswith("watched")
+            time.sleep(0.3)
+            client.patch("v1", "ConfigMap", "watched", {"data": {"w": "2"}}, ns,
+                         patch_type="merge")
+            changed = proc.stdout.readline()
+            assert changed.split()[:2] == ["watched", "2"]
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 def test_get_from_files_and_yaml_round_trip(client, ns, sctl, tmp_path):
