@@ -159,9 +159,11 @@ class NodeTable:
         self.allocatable[:, row] = 0
         for resource, value in allocatable.items():
             try:
-                self.allocatable[self.resource_row(resource), row] = amount(resource, value)
+                value = amount(resource, value)
             except PodSpecError:
                 continue  # an unparsable capacity is no capacity
+            resource_row = self.resource_row(resource)   # may grow the arrays: look up first
+            self.allocatable[resource_row, row] = value
         new_alloc = self.allocatable[:, row]
         capacity_grew = bool((new_alloc[: len(old_alloc)] > old_alloc).any()) or added
 
@@ -215,7 +217,8 @@ class NodeTable:
                 ports, owner: str | None, sign: int) -> None:
         """Add (sign=+1) or remove (-1) one pod's requests, host ports and owner on a row."""
         for resource, value in requests.items():
-            self.requested[self.resource_row(resource), row] += sign * value
+            resource_row = self.resource_row(resource)
+            self.requested[resource_row, row] += sign * value
         self.requested[self.resources[PODS], row] += sign
         self.nonzero[0, row] += sign * nonzero[0]
         self.nonzero[1, row] += sign * nonzero[1]

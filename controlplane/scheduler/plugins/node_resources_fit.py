@@ -119,5 +119,6 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
             weights += weight * present
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.strategy == "RequestedToCapacityRatio":
-                return np.where(weights > 0, np.round(total / weights), 0)
+                # Go's math.Round: halves away from zero (numpy rounds them to even)
+                return np.where(weights > 0, np.floor(total / weights + 0.5), 0)
             return np.where(weights > 0, np.floor(total / weights), 0)

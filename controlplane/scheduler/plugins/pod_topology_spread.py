@@ -51,7 +51,7 @@ class PodTopologySpread(ScorePlugin):
                 raw += np.where(has_zone,
                                 zone_count * math.log(domains + 2) + (ZONE_SKEW - 1), 0)
 
-        raw = np.round(raw)
+        raw = np.floor(raw + 0.5)      # Go's math.Round
         top, bottom = raw.max(), raw.min()
         if top == 0:
             return np.full(len(rows), float(MAX_NODE_SCORE))
