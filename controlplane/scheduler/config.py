@@ -3,6 +3,7 @@
     apiVersion: kubescheduler.config.k8s.io/v1
     kind: KubeSchedulerConfiguration
     parallelism: 16                  # here: concurrent binding requests
+    leaderElection: {leaderElect: true}   # one active scheduler among several
     percentageOfNodesToScore: 0      # 0 = adaptive, as Kubernetes
     podInitialBackoffSeconds: 1
     podMaxBackoffSeconds: 10
@@ -61,6 +62,7 @@ class SchedulerConfig:
     pod_max_backoff: float = 10.0
     max_in_unschedulable: float = 300.0    # flush pods waiting this long, whatever happens
     record_scheduled_events: bool = True
+    leader_elect: bool = False
 
     @classmethod
     def load(cls, path: str, **overrides) -> SchedulerConfig:
@@ -88,6 +90,7 @@ class SchedulerConfig:
             percentage_of_nodes_to_score=_number(doc, "percentageOfNodesToScore", 0, int, 0),
             pod_initial_backoff=_number(doc, "podInitialBackoffSeconds", 1.0, float, 0),
             pod_max_backoff=_number(doc, "podMaxBackoffSeconds", 10.0, float, 0),
+            leader_elect=bool((doc.get("leaderElection") or {}).get("leaderElect", False)),
         )
         for key, value in overrides.items():
             if value is not None:

@@ -20,6 +20,8 @@ them; pods of other schedulers are otherwise left alone.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections import deque
 
@@ -39,6 +41,7 @@ from .recorder import Recorder
 log = logging.getLogger(__name__)
 
 NODE, POD, BOUND = "node", "pod", "bound"
+LEASE_NAME, LEASE_NAMESPACE = "kube-scheduler", "kube-system"
 ADD, UPDATE, DELETE = "add", "update", "delete"
 
 
@@ -242,16 +245,38 @@ class Scheduler:
 
 def run(config: SchedulerConfig, client=None, stop: threading.Event | None = None) -> None:
     """Run a scheduler until `stop` is set (or forever): the entry `supernetes server`
-    starts in-process and `supernetes scheduler` runs as its own process."""
+    starts in-process and `supernetes scheduler` runs as its own process.
+
+    With `config.leader_elect`, it first wins the `kube-system/kube-scheduler` Lease,
+    so that of several schedulers sharing one API server only one binds pods; losing
+    the Lease stops it (a process manager restarts it as a candidate, as in Kubernetes).
+    """
     if client is None:
         from supernetes.controlplane.client import Client
 
         client = Client.from_kubeconfig(config.kubeconfig, pool_size=config.parallelism + 8)
+    stop = stop or threading.Event()
+    if not config.leader_elect:
+        _serve(config, client, stop)
+        return
+
+    from supernetes.controlplane.client import LeaderElector
+
+    elector = LeaderElector(client, LEASE_NAME, identity=f"{socket.gethostname()}_{os.getpid()}",
+                            namespace=LEASE_NAMESPACE,
+                            on_started_leading=lambda lost: _serve(config, client, stop, lost))
+    watcher = threading.Thread(target=lambda: (stop.wait(), elector.stop()), daemon=True)
+    watcher.start()
+    elector.run()
+
+
+def _serve(config: SchedulerConfig, client, stop: threading.Event,
+           lost: threading.Event | None = None) -> None:
     scheduler = Scheduler(config, client).start()
     log.info("scheduler: running profiles %s against %s", ", ".join(scheduler.algorithms),
              client.server)
     try:
-        while not (stop.wait(1.0) if stop is not None else scheduler.wait(1.0)):
+        while not stop.wait(0.5) and not (lost is not None and lost.is_set()):
             pass
     finally:
         scheduler.stop()
