@@ -69,6 +69,8 @@ def _add_scheduler(subparsers) -> None:
 
 def _run_scheduler(args) -> int:
     import logging
+    import signal
+    import threading
 
     from .controlplane.client import ClientError
     from .controlplane.scheduler import SchedulerConfig, SchedulerError, run
@@ -81,7 +83,9 @@ def _run_scheduler(args) -> int:
             config = SchedulerConfig.load(args.config, **overrides)
         else:
             config = SchedulerConfig.from_document({}, **overrides)
-        run(config)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run(config, stop=stop)
     except (SchedulerError, ClientError) as exc:
         print(f"supernetes scheduler: {exc}", file=sys.stderr)
         return 1

@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections import deque
 
 from supernetes.controlplane.client import Conflict, InformerFactory, NotFound
@@ -67,7 +68,8 @@ class Scheduler:
         self.informers = informers or InformerFactory(client)
         self.binder = Binder(client, config.parallelism, self._post_bound)
         self.recorder = Recorder(client, next(iter(self.algorithms)))
-        self.stats = {"scheduled": 0, "unschedulable": 0, "bind_errors": 0, "bound": 0}
+        self.stats = {"scheduled": 0, "unschedulable": 0, "bind_errors": 0, "bound": 0,
+                      "decide_seconds": 0.0}
         self._inbox: deque = deque()
         self._wake = threading.Condition()
         self._stop = threading.Event()
@@ -155,7 +157,9 @@ class Scheduler:
     def _schedule(self, entry) -> None:
         info = entry.info
         algorithm = self.algorithms[info.scheduler_name]
+        started = time.perf_counter()
         result = algorithm.schedule(info, self.nodes)
+        self.stats["decide_seconds"] += time.perf_counter() - started
         if isinstance(result, Placement):
             self.cache.assume(info, result.row)
             self.stats["scheduled"] += 1
