@@ -1,13 +1,14 @@
 """What users see of the scheduler's decisions: pod conditions and Events.
 
 - A pod that fits nowhere gets `PodScheduled=False`, reason `Unschedulable`, with the
-  FitError message as the condition's message (strategic merge patch of
-  `pods/NAME/status`, keyed on the condition type), and a `Warning FailedScheduling`
-  Event with the same message. The condition is patched only when it changes.
+  FitError message as the condition's message (written to `pods/NAME/status`, read and
+  replaced under resourceVersion), and a `Warning FailedScheduling` Event with the same
+  message. The condition is written only when its message changes.
 - A bound pod gets a `Normal Scheduled` Event: `Successfully assigned ns/pod to node`.
 
 Events go through a bounded queue on a worker thread, and repeated ones are folded
-into one Event with a growing `count`, as client-go's correlator does. When the
+into one Event with a growing `count` (the Event is replaced with the new count), as
+client-go's correlator does. When the
 queue is full, Scheduled events are dropped (client-go drops events under pressure
 too) - condition patches never are: they wait in a map keyed by pod, newest wins.
 """
@@ -20,6 +21,8 @@ import threading
 import uuid
 from collections import OrderedDict, deque
 from datetime import UTC, datetime
+
+from supernetes.controlplane.client import ClientError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class Recorder:
         self._events: deque = deque()
         self._conditions: OrderedDict[str, tuple] = OrderedDict()
         self._last_condition: dict[str, str] = {}
-        self._seen: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
+        self._seen: OrderedDict[tuple, dict] = OrderedDict()
         self._wake = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._work, name="scheduler-events", daemon=True)
@@ -104,28 +107,44 @@ class Recorder:
                             "condition" if condition else "event", exc)
 
     def _patch_condition(self, info, message: str, reason: str) -> None:
-        patch = {"status": {"conditions": [{
-            "type": "PodScheduled", "status": "False", "reason": reason, "message": message,
-            "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]}}
-        self.client.patch("v1", "Pod", info.name, patch, info.namespace,
-                          patch_type="strategic", subresource="status")
+        """Set PodScheduled=False on the pod's status: read, replace the condition, write
+        back guarded by resourceVersion (a conflict means the pod changed: read again)."""
+        for _ in range(3):
+            try:
+                pod = self.client.get("v1", "Pod", info.name, info.namespace)
+            except NotFound:
+                return
+            if (info.uid and pod["metadata"].get("uid") != info.uid) or (
+                    pod.get("spec") or {}).get("nodeName"):
+                return       # replaced, or bound meanwhile: nothing to explain
+            status = pod.setdefault("status", {})
+            conditions = status.get("conditions") or []
+            old = next((c for c in conditions if c.get("type") == "PodScheduled"), {})
+            transition = (old.get("lastTransitionTime") if old.get("status") == "False"
+                          else None) or now_rfc3339()
+            status["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"]
+            status["conditions"].append({
+                "type": "PodScheduled", "status": "False", "reason": reason,
+                "message": message, "lastProbeTime": None, "lastTransitionTime": transition})
+            try:
+                self.client.replace_status(pod)
+                return
+            except Conflict:
+                continue
 
     def _write_event(self, info, kind: str, reason: str, message: str) -> None:
         now = now_rfc3339()
         key = (info.uid or info.key, reason, message)
         seen = self._seen.get(key)
         if seen is not None:
-            name, count = seen
+            event = dict(seen, count=seen.get("count", 1) + 1, lastTimestamp=now)
             try:
-                self.client.patch("v1", "Event", name,
-                                  {"count": count + 1, "lastTimestamp": now}, info.namespace,
-                                  patch_type="merge")
-                self._remember(key, name, count + 1)
+                self._remember(key, self.client.replace(event, info.namespace))
                 return
-            except Exception:     # the event expired or was deleted: write a new one
+            except ClientError:   # expired, deleted or changed: write a new one
                 pass
         name = f"{info.name}.{uuid.uuid4().hex[:16]}"
-        self.client.create({
+        event = self.client.create({
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": info.namespace},
             "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": info.namespace,
@@ -135,10 +154,12 @@ class Recorder:
             "reportingComponent": self.component, "reportingInstance": self.instance,
             "action": "Scheduling", "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }, info.namespace)
-        self._remember(key, name, 1)
+        self._remember(key, event)
 
-    def _remember(self, key: tuple, name: str, count: int) -> None:
-        self._seen[key] = (name, count)
+    def _remember(self, key: tuple, event: dict) -> None:
+        event.setdefault("apiVersion", "v1")
+        event.setdefault("kind", "Event")
+        self._seen[key] = event
         self._seen.move_to_end(key)
         if len(self._seen) > MAX_REMEMBERED_EVENTS:
             self._seen.popitem(last=False)

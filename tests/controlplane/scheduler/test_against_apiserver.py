@@ -53,6 +53,7 @@ class Cluster:
     def add_nodes(self, *nodes):
         for node in nodes:
             node["metadata"]["name"] = self.prefix + node["metadata"]["name"]
+            node["metadata"]["labels"]["kubernetes.io/hostname"] = node["metadata"]["name"]
             self.nodes.append(node["metadata"]["name"])
         create_nodes(self.client, list(nodes))
 
