@@ -28,10 +28,16 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
         fractions, present = [], []
         for resource in self.resources:
             allocatable, requested = utilisation(pod, nodes, rows, resource, nonzero=False)
+            has = allocatable > 0
             with np.errstate(divide="ignore", invalid="ignore"):
-                fraction = np.minimum(np.where(allocatable > 0, requested / allocatable, 0), 1)
-            fractions.append(fraction)
-            present.append(allocatable > 0)
+                fractions.append(np.where(has, np.minimum(requested / allocatable, 1), 0))
+            present.append(has)
+        if len(fractions) == 2:
+            # the usual cpu+memory case: the standard deviation of two values is half
+            # their distance (and 0 when only one of them is present)
+            both = present[0] & present[1]
+            std = np.where(both, np.abs(fractions[0] - fractions[1]) / 2, 0)
+            return np.floor((1 - std) * MAX_NODE_SCORE)
         fractions, present = np.array(fractions), np.array(present)
         count = present.sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -32,24 +32,43 @@ ZONE_SKEW = 5
 class PodTopologySpread(ScorePlugin):
     name = "PodTopologySpread"
 
+    def __init__(self, args=None):
+        super().__init__(args)
+        self._zones_key = None
+        self._zones = None
+
+    def _zone_layout(self, nodes):
+        """(zone bucket per row, zone code per row, number of zones), per node generation.
+
+        kube counts the zones among the candidate nodes; the zones of all live nodes are
+        used here, which differs only when a pod's own filters exclude whole zones."""
+        key = (id(nodes), nodes.static_generation, nodes.size)
+        if key != self._zones_key:
+            self._zones_key, self._zones = key, None
+            column = nodes.labels.column(ZONE_KEY)
+            if column is not None:
+                codes = column[: nodes.size]
+                live = (codes >= 0) & nodes.valid[: nodes.size]
+                if live.any():
+                    # one bucket per zone, plus a last one for rows without a live zone
+                    buckets = np.where(live, codes, codes.max() + 1)
+                    self._zones = (buckets, codes, len(np.unique(codes[live])))
+        return self._zones
+
     def score(self, pod, nodes, rows):
         if not pod.owner or len(rows) == 0:
             return None
-        per_node = nodes.owners.dense(pod.owner)[: nodes.size]
+        per_node = nodes.owners.dense(pod.owner)
         raw = per_node[rows] * math.log(len(rows) + 2) + (HOSTNAME_SKEW - 1)
 
-        zones = nodes.labels.column(ZONE_KEY)
+        zones = self._zone_layout(nodes)
         if zones is not None:
-            zones = zones[: nodes.size]
-            labelled = zones >= 0
-            if labelled.any():
-                per_zone = np.bincount(zones[labelled], weights=per_node[labelled])
-                candidate_zones = zones[rows]
-                has_zone = candidate_zones >= 0
-                domains = len(np.unique(candidate_zones[has_zone]))
-                zone_count = np.where(has_zone, per_zone[np.maximum(candidate_zones, 0)], 0)
-                raw += np.where(has_zone,
-                                zone_count * math.log(domains + 2) + (ZONE_SKEW - 1), 0)
+            buckets, codes, domains = zones
+            per_zone = np.bincount(buckets, weights=per_node[: nodes.size])
+            candidate_zones = codes[rows]
+            has_zone = candidate_zones >= 0
+            zone_count = per_zone[np.minimum(np.maximum(candidate_zones, 0), len(per_zone) - 1)]
+            raw += np.where(has_zone, zone_count * math.log(domains + 2) + (ZONE_SKEW - 1), 0)
 
         raw = np.floor(raw + 0.5)      # Go's math.Round
         top, bottom = raw.max(), raw.min()

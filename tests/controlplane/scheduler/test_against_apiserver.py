@@ -35,6 +35,11 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(server):
     client = Client.from_kubeconfig(str(server.kubeconfig))
+    served = {r["kind"] for r in client.get_json("/api/v1")["resources"]}
+    if not {"Node", "Event"} <= served:
+        client.close()
+        pytest.skip("the API server does not serve core/v1 Node and Event yet "
+                    "(the api branch registers them)")
     yield client
     client.close()
 
