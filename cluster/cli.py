@@ -28,6 +28,8 @@ def _add_server(subparsers) -> None:
     server.add_argument("--threads", type=int, default=1024,
                         help="request threads; each open watch holds one "
                              "(default: %(default)s)")
+    server.add_argument("--bookmark-interval", type=float, default=60.0,
+                        help="seconds between watch bookmarks (default: %(default)s)")
     server.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
     server.add_argument("--access-log", action="store_true", help="log every request")
@@ -41,7 +43,8 @@ def _run_server(args) -> int:
 
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
-                          threads=args.threads, log_level=args.log_level,
+                          threads=args.threads, bookmark_interval=args.bookmark_interval,
+                          log_level=args.log_level,
                           access_log=args.access_log)
     run(config)
     return 0

@@ -14,3 +14,8 @@ derives the rest from those descriptions:
 - `patch`, `strategic`: JSON merge patch, JSON patch, strategic merge patch.
 - `selectors`, `quantity`: label/field selectors and resource quantities.
 """
+
+from .errors import ApiTypeError, Conflict, FieldError, PatchError, QuantityError, SelectorError
+
+__all__ = ["ApiTypeError", "Conflict", "FieldError", "PatchError", "QuantityError",
+           "SelectorError"]

@@ -17,6 +17,7 @@ Everything else that can go wrong on bad input raises from this tree:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 REQUIRED = "FieldValueRequired"
@@ -82,6 +83,12 @@ def _go_value(value: object) -> str:
         return str(value)
     if isinstance(value, list):
         return "[]" + "{" + ", ".join(_go_value(v) for v in value) + "}"
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        # a label map, as Go prints map[string]string (keys sorted)
+        inner = ", ".join(f"{_quote(k)}:{_quote(v)}" for k, v in sorted(value.items()))
+        return "map[string]string{" + inner + "}"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return repr(value)
 
 

@@ -188,10 +188,20 @@ def by_kind(api_version: str, kind: str) -> ResourceType | None:
     return _by_kind.get((api_version, kind))
 
 
+# Discovery lists groups in this order (core first, as Kubernetes does); others follow.
+GROUP_ORDER = ("", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io",
+               "policy", "coordination.k8s.io", "discovery.k8s.io")
+
+
+def _group_rank(group: str) -> int:
+    return GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
+
+
 def all_types() -> list[ResourceType]:
-    """Every served resource type, in registration order."""
+    """Every served resource type: core first, then by group, each group's types by
+    plural name."""
     _load()
-    return list(_types)
+    return sorted(_types, key=lambda rt: (_group_rank(rt.group), rt.group, rt.plural))
 
 
 def all_kinds() -> list[ResourceType]:
@@ -204,7 +214,7 @@ def groups() -> list[tuple[str, list[str]]]:
     """Discovery's view: each group ("" is core) with its versions, preferred first."""
     _load()
     seen: dict[str, list[str]] = {}
-    for rt in _types:
+    for rt in all_types():
         versions = seen.setdefault(rt.group, [])
         if rt.version not in versions:
             versions.append(rt.version)

@@ -23,6 +23,8 @@ The vocabulary mirrors Go API structs and their tags:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import re
 from dataclasses import dataclass, field
@@ -221,6 +223,11 @@ def _scalar_problem(schema: Scalar, value) -> str:
             return "must be of type string"
         if schema.format == "date-time" and not _TIME_RE.match(value):
             return "must be an RFC 3339 date-time such as 2006-01-02T15:04:05Z"
+        if schema.format == "byte":
+            try:
+                base64.b64decode(value, validate=True)
+            except binascii.Error:
+                return "must be base64-encoded"
         return ""
     if schema.type == "integer":
         if not is_int:

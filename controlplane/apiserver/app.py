@@ -79,7 +79,6 @@ def _status_response(exc: errors.ApiError) -> Response:
 
 def create_app(config: ServerConfig, store, *, start: bool = True) -> Flask:
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = codec.MAX_BODY
     server = Server(config, store)
     app.extensions["supernetes"] = server
 

@@ -41,15 +41,34 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def read_body(environ_input, content_length: int | None) -> bytes:
-    """Read at most MAX_BODY bytes of a request body, refusing larger ones."""
+DRAIN_LIMIT = 8 * MAX_BODY          # a refused body up to this size is read and dropped
+
+
+def read_body(stream, content_length: int | None) -> bytes:
+    """Read at most MAX_BODY bytes of a request body, refusing larger ones with a 413.
+
+    A refused body that is not absurdly large is read to its end first: a client
+    still sending when the server closes the connection sees a broken pipe instead
+    of the 413 Status.
+    """
     if content_length is not None and content_length > MAX_BODY:
+        if content_length <= DRAIN_LIMIT:
+            _drain(stream, content_length)
         raise errors.too_large(MAX_BODY)
-    data = environ_input.read(MAX_BODY + 1) if content_length is None \
-        else environ_input.read(content_length)
+    data = stream.read(MAX_BODY + 1) if content_length is None else stream.read(content_length)
     if len(data) > MAX_BODY:
+        _drain(stream, DRAIN_LIMIT)
         raise errors.too_large(MAX_BODY)
     return data
+
+
+def _drain(stream, limit: int) -> None:
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def decode(body: bytes, content_type: str | None, *, strict: bool = False):

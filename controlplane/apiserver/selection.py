@@ -94,12 +94,9 @@ def compile_filter(rt, namespace: str | None, label_selector: str | None,
             parsed = selectors.parse_field_selector(field_selector)
         except SelectorError as exc:
             raise errors.bad_request(f"invalid field selector: {exc}") from exc
-        allowed = selectable_fields(rt)
-        for path, op, value in parsed:
-            if path not in allowed:
-                raise errors.bad_request(
-                    f'field label not supported: {path}')
-            if op not in ("=", "==", "!="):
-                raise errors.bad_request(f"invalid field selector operator: {op}")
-            fields.append((path, op, value))
+        try:
+            selectors.check_field_selector(rt, parsed)
+        except SelectorError as exc:
+            raise errors.bad_request(str(exc)) from exc
+        fields = [(req.path, req.op, req.value) for req in parsed]
     return Filter(namespace if rt.namespaced else None, labels, tuple(fields))

@@ -128,6 +128,9 @@ class _Gunicorn(BaseApplication):
             "accesslog": "-" if c.access_log else None,
             "loglevel": c.log_level,
             "proc_name": "supernetes-server",
+            # gunicorn's control socket lives at one global path: off, so that
+            # several servers (tests, the lab) can share a machine.
+            "control_socket_disable": True,
             "post_worker_init": _post_worker_init(c),
             "worker_exit": _worker_exit,
         }

@@ -92,7 +92,7 @@ def _field_manager(args) -> None:
 
 
 def _body():
-    data = request.get_data(cache=False)
+    data = codec.read_body(request.stream, request.content_length)
     return data, request.headers.get("Content-Type")
 
 

@@ -122,6 +122,9 @@ class Streamer:
     # -- the stream -----------------------------------------------------------------
 
     def stream(self) -> Iterator[bytes]:
+        # An empty first chunk makes the WSGI server send the headers now: a client
+        # waits for them before it reads events, and the first may be minutes away.
+        yield b""
         cache = self.cacher.for_type(self.rt)
         epoch = self.cacher.epoch
         with cache.cond:

@@ -135,6 +135,9 @@ class Client:
     def __init__(self, url: str, ca: Path, token: str | None):
         self.url = url
         self.session = requests.Session()
+        # No environment: REQUESTS_CA_BUNDLE would override the cluster CA, a proxy
+        # variable would route loopback traffic away.
+        self.session.trust_env = False
         self.session.verify = str(ca)
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"

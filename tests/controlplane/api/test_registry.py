@@ -23,8 +23,9 @@ def test_resolve_accepts_kubectl_names():
 
 
 def test_groups_lists_core_first():
-    groups = dict(registry.groups())
-    assert groups[""] == ["v1"]
+    groups = registry.groups()
+    assert groups[0] == ("", ["v1"])
+    assert ("apps", ["v1"]) in groups and ("autoscaling", ["v2"]) in groups
 
 
 def test_kind_only_types_are_not_served():

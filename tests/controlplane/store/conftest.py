@@ -8,7 +8,6 @@ and never assumes absolute revision numbers.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -41,7 +40,7 @@ class EtcdServer:
     def start(self) -> None:
         client = f"http://127.0.0.1:{self.client_port}"
         peer = f"http://127.0.0.1:{self.peer_port}"
-        with open(os.path.join(self.data_dir, "..", "etcd.log"), "ab") as log:
+        with open(self.data_dir.parent / "etcd.log", "ab") as log:
             self.process = subprocess.Popen(
                 ["etcd", "--name", "test", "--data-dir", str(self.data_dir),
                  "--listen-client-urls", client, "--advertise-client-urls", client,
@@ -99,3 +98,14 @@ def store(store_url):
 def prefix() -> str:
     """A key prefix no other test uses (the etcd server is shared)."""
     return f"/t-{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture
+def own_etcd(tmp_path):
+    """An etcd of this test's own, for tests that stop and restart it."""
+    if shutil.which("etcd") is None:
+        pytest.skip("etcd is not installed (apt-get install etcd-server)")
+    server = EtcdServer(tmp_path / "etcd")
+    server.start()
+    yield server
+    server.stop()
