@@ -67,6 +67,7 @@ class Informer:
         self.backoff = backoff or Backoff(initial=0.5, maximum=30.0)
         self.cache = Indexer(indexers)
         self.last_sync_resource_version = ""
+        self.relists = 0                  # full lists done (1 after the first sync)
         self._handlers: list[Handler] = []
         self._dispatch = threading.RLock()
         self._stop = threading.Event()
@@ -163,6 +164,7 @@ class Informer:
                                         field_selector=self.field_selector)
         items = [self._typed(obj) for obj in result.get("items") or []]
         version = (result.get("metadata") or {}).get("resourceVersion", "")
+        self.relists += 1
         with self._dispatch:
             previous = self.cache.replace(items)
             for obj in items:

@@ -143,8 +143,7 @@ class LeaderElector:
                         leaseDurationSeconds=int(round(self.lease_duration)), renewTime=now)
         if not mine:
             new_spec["acquireTime"] = now
-            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + \
-                (1 if holder else 0)
+            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
         lease = dict(lease, spec=new_spec)
         try:
             updated = self.leases.replace(lease, self.namespace)

@@ -208,16 +208,20 @@ class ResourceClient:
         return self.info.path(namespace, name, subresource)
 
     def get(self, name: str, namespace: str | None = None, *, subresource: str | None = None,
-            as_table: bool = False) -> dict:
+            as_table: bool = False, include_object: str | None = None) -> dict:
+        """One object; `as_table` asks for the server's Table (rows carry the object's
+        metadata, or all of it with include_object="Object")."""
         path = self._path(self._namespace(namespace), name, subresource)
-        return self.client.get_json(path, accept=TABLE if as_table else JSON)
+        return self.client.get_json(path, params={"includeObject": include_object},
+                                    accept=TABLE if as_table else JSON)
 
     def list(self, namespace: str | None = ALL, *, label_selector: str | None = None,
              field_selector: str | None = None, limit: int | None = None,
              continue_token: str | None = None, resource_version: str | None = None,
-             as_table: bool = False) -> dict:
+             as_table: bool = False, include_object: str | None = None) -> dict:
         params = {"labelSelector": label_selector, "fieldSelector": field_selector,
-                  "limit": limit, "continue": continue_token, "resourceVersion": resource_version}
+                  "limit": limit, "continue": continue_token, "resourceVersion": resource_version,
+                  "includeObject": include_object}
         ns = namespace if self.info.namespaced else None
         return self.client.get_json(self._path(ns), params=params,
                                     accept=TABLE if as_table else JSON)

@@ -299,7 +299,8 @@ class Transport:
             return ConnectionFailed(server, "connection refused", refused=True)
         if isinstance(exc, SSLError) or _caused_by(exc, ssl.SSLError):
             cause = _root(exc)
-            detail = getattr(cause, "verify_message", None) or str(cause)
+            verify = getattr(cause, "verify_message", None)
+            detail = f"certificate verify failed: {verify}" if verify else str(cause)
             return ConnectionFailed(server, f"TLS handshake failed: {detail}")
         if isinstance(exc, ConnectTimeoutError | ReadTimeoutError) or \
                 _caused_by(exc, TimeoutError):
