@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import orjson
 import yaml
 
 from . import errors
@@ -21,8 +22,10 @@ MAX_BODY = 3 * 1024 * 1024          # Kubernetes' limit on a request body
 MAX_DEPTH = 64                      # objects nest ~10 deep; deeper is an attack
 MAX_YAML_NODES = 1_000_000          # YAML aliases can expand exponentially
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+# orjson: every request and every watch event is JSON in and out; it is several
+# times faster than the standard library on objects the size of a pod.
+_dumps = orjson.dumps
+_loads = orjson.loads
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 JSON = "application/json"
@@ -30,7 +33,7 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 
 
 def dumps(obj) -> bytes:
-    return _dumps(obj).encode()
+    return _dumps(obj)
 
 
 def loads(data: bytes):
@@ -41,15 +44,34 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def read_body(environ_input, content_length: int | None) -> bytes:
-    """Read at most MAX_BODY bytes of a request body, refusing larger ones."""
+DRAIN_LIMIT = 8 * MAX_BODY          # a refused body up to this size is read and dropped
+
+
+def read_body(stream, content_length: int | None) -> bytes:
+    """Read at most MAX_BODY bytes of a request body, refusing larger ones with a 413.
+
+    A refused body that is not absurdly large is read to its end first: a client
+    still sending when the server closes the connection sees a broken pipe instead
+    of the 413 Status.
+    """
     if content_length is not None and content_length > MAX_BODY:
+        if content_length <= DRAIN_LIMIT:
+            _drain(stream, content_length)
         raise errors.too_large(MAX_BODY)
-    data = environ_input.read(MAX_BODY + 1) if content_length is None \
-        else environ_input.read(content_length)
+    data = stream.read(MAX_BODY + 1) if content_length is None else stream.read(content_length)
     if len(data) > MAX_BODY:
+        _drain(stream, DRAIN_LIMIT)
         raise errors.too_large(MAX_BODY)
     return data
+
+
+def _drain(stream, limit: int) -> None:
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def decode(body: bytes, content_type: str | None, *, strict: bool = False):
@@ -74,7 +96,7 @@ def _decode_json(body: bytes, strict: bool):
         obj = _loads(body)
     except UnicodeDecodeError as exc:
         raise errors.bad_request(f"the request body is not UTF-8: {exc.reason}") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, orjson.JSONDecodeError) as exc:
         raise errors.bad_request(f"error decoding JSON: {exc}") from exc
     except RecursionError as exc:
         raise errors.bad_request("error decoding JSON: nesting too deep") from exc
@@ -110,7 +132,7 @@ def _decode_yaml(body: bytes):
         # YAML has types JSON lacks (dates, binary, non-string keys): the
         # round trip both normalises them and rejects what JSON cannot carry.
         return _loads(_dumps(obj))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
         raise errors.bad_request(f"error decoding YAML: {exc}") from exc
 
 

@@ -41,7 +41,8 @@ def join():
     user = g.user
     if user.role not in ("bootstrap", "admin"):
         raise errors.forbidden_path(user.name, "create", PATH)
-    body = codec.decode(request.get_data(cache=False), request.headers.get("Content-Type"))
+    body = codec.decode(codec.read_body(request.stream, request.content_length),
+                        request.headers.get("Content-Type"))
     node = body.get("nodeName") if isinstance(body, dict) else None
     if not isinstance(node, str) or len(node) > 253 or not _DNS_SUBDOMAIN.match(node):
         raise errors.ApiError(422, "Invalid", f'nodeName "{node}" is invalid: must be a DNS '
