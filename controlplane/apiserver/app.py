@@ -23,7 +23,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, join, namespaces, views
+from . import auth, codec, discovery, errors, join, namespaces, serviceaddrs, views
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -52,6 +52,10 @@ class Server:
         # log and exec are proxied to the node agent: a later issue plugs the proxy in.
         self.node_proxy = None
         self.finalizer = namespaces.NamespaceFinalizer(self)
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
         # Where the scheduler and controllers will start, in this process, once they
         # exist: `supernetes server` composes them through `Server.components`.
         self.components: list = []
@@ -60,12 +64,14 @@ class Server:
         self.cacher.start()
         namespaces.ensure_built_in(self)
         self.finalizer.start()
+        self.service_addresses.repair.start()
         for component in self.components:
             component.start()
 
     def stop(self) -> None:
         for component in reversed(self.components):
             component.stop()
+        self.service_addresses.repair.stop()
         self.finalizer.stop()
         self.cacher.stop()
 
