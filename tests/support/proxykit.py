@@ -144,3 +144,18 @@ def dial(netns: str | None, address: str, port: int, count: int = 1, timeout: fl
                           str(timeout), "udp" if udp else "tcp", str(source_port)],
                          capture_output=True, text=True, timeout=count * (timeout + 1) + 10)
     return json.loads(out.stdout)
+
+
+def register_pod(client, namespace: str, name: str, ip: str, labels: dict,
+                 ports=(), node: str = NODE_NAME) -> dict:
+    """The API's side of a test pod: a Pod bound to `node`, Running at `ip`
+    (what the node's agent would report for the sandbox the test made)."""
+    container = {"name": "c", "image": "busybox",
+                 "ports": [{"name": n, "containerPort": p, "protocol": "TCP"}
+                           for n, p in ports]}
+    client.create({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": name, "labels": labels},
+                   "spec": {"nodeName": node, "containers": [container]}}, namespace=namespace)
+    return client.resource("v1", "Pod").patch(
+        name, {"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}}, namespace,
+        patch_type="merge", subresource="status")
