@@ -143,5 +143,14 @@ def sync(desired: dict[tuple[str, str], str], netns: str | None = None,
     return script
 
 
+def apply(commands: list[str], netns: str | None = None) -> str:
+    """Run nft commands as one transaction: an incremental change (nfttable.diff) of a
+    table the caller owns. Returns the script."""
+    script = "\n".join(commands) + "\n"
+    if commands:
+        _nft(["-f", "-"], script, netns)
+    return script
+
+
 def list_table(family: str, name: str, netns: str | None = None) -> str:
     return _nft(["list", "table", family, name], None, netns)
