@@ -4,15 +4,18 @@
         | any change: runner.request()
     SyncRunner (runner.py): soon, coalesced, at least every resync_interval
         | sync()
-    desired state from the caches (model.py) -> the table's text (rules.py)
-        -> nft.sync(): the table `ip supernetes-proxy` rewritten in one transaction,
-           in place, so the affinity sets keep what the kernel learned
+    desired state from the caches (model.py) -> the table as data (rules.py)
+        -> first (and every full_resync_interval, and after any failure): the whole
+           table `ip supernetes-proxy` written by nft.sync() in one transaction
+           (in place when affinity sets must keep what the kernel learned)
+        -> otherwise: nfttable.diff() against what was written last, applied in one
+           transaction: a change costs the size of the change, not of the table
         -> conntrack entries of UDP endpoints that went away deleted
 
-The table's whole content is rewritten, so a proxy that crashed or was
-restarted leaves nothing stale: every sync flushes every chain and map of the
-table, deletes what the new content does not declare (whoever added it), and
-deletes any other `supernetes-proxy*` table. Stopping the proxy leaves its rules in place
+A proxy that crashed or was restarted leaves nothing stale: its first sync
+writes the whole table, flushing every chain and map, deleting what the new
+content does not declare (whoever added it) and any other `supernetes-proxy*`
+table. Stopping the proxy leaves its rules in place
 (as kube-proxy does: connections keep working through an agent restart);
 `cleanup()` removes the table and the service route.
 
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 
 from supernetes.controlplane.client import InformerFactory
 
-from ..network import nft
+from ..network import nft, nfttable
 from . import kernel, model, rules
 from .runner import SyncRunner
 
@@ -48,7 +51,8 @@ class ProxyConfig:
     service_cidr: str = "10.96.0.0/12"
     bridge: str = "super0"
     min_sync_interval: float = 0.1
-    resync_interval: float = 30.0
+    resync_interval: float = 30.0        # sync (a diff: nothing when nothing changed) this often
+    full_resync_interval: float = 3600.0  # rewrite the whole table this often (as kube-proxy)
 
 
 def _service_index(es: dict) -> list[str]:
@@ -74,7 +78,9 @@ class ServiceProxy:
                                  on_delete=self._changed)
         self._lock = threading.Lock()
         self._applied: dict[str, model.ServicePort] = {}
-        self.script = ""
+        self._table: nfttable.Table | None = None   # what the kernel holds, as written
+        self._written_whole = 0.0
+        self.last_change = ""
         self.last_sync_seconds = 0.0
 
     def _changed(self, obj: dict) -> None:
@@ -118,23 +124,33 @@ class ServiceProxy:
             ports += model.service_ports(svc, slices, endpoints)
         return ports
 
-    def render(self) -> str:
-        return rules.render(self.desired(), self.rule_config)
-
     def sync(self) -> None:
         with self._lock:
             started = time.monotonic()
             c = self.config
             kernel.ensure_service_route(c.netns, c.service_cidr, c.bridge)
             ports = self.desired()
-            body = rules.render(ports, self.rule_config)
-            # In place, so the affinity sets keep the clients they learned.
-            self.script = nft.sync({rules.TABLE: body}, netns=c.netns, owner=rules.TABLE[1],
-                                   keep_sets=rules.is_affinity_set)
+            table = rules.build(ports, self.rule_config)
+            try:
+                if self._table is None or started - self._written_whole > c.full_resync_interval:
+                    self._write_whole(table, any(p.affinity_timeout for p in ports))
+                else:
+                    self.last_change = nft.apply(nfttable.diff(self._table, table), c.netns)
+            except Exception:
+                self._table = None        # what the kernel holds is unknown: whole next time
+                raise
+            self._table = table
             current = {p.key: p for p in ports}
             self._forget_gone_udp_endpoints(current)
             self._applied = current
             self.last_sync_seconds = time.monotonic() - started
+
+    def _write_whole(self, table: nfttable.Table, affinity: bool) -> None:
+        # In place when there are affinity sets to keep (slower on a big table).
+        self.last_change = nft.sync({rules.TABLE: table.body()}, netns=self.config.netns,
+                                    owner=rules.TABLE[1],
+                                    keep_sets=rules.is_affinity_set if affinity else None)
+        self._written_whole = time.monotonic()
 
     def _forget_gone_udp_endpoints(self, current: dict[str, model.ServicePort]) -> None:
         for key, before in self._applied.items():
@@ -151,7 +167,7 @@ class ServiceProxy:
                     kernel.forget_udp_flows(self.config.netns, "", ep.ip, before.node_port)
 
     def explain(self) -> str:
-        """The table as last written (or as it would be, before the first sync)."""
-        if self.script:
-            return self.script
-        return nft.render({rules.TABLE: self.render()}, set())
+        """The table as last written (or as it would be, before the first sync);
+        `last_change` holds the nft commands of the last sync."""
+        table = self._table or rules.build(self.desired(), self.rule_config)
+        return f"table {table.family} {table.name} {{\n{table.body()}}}\n"
