@@ -55,6 +55,10 @@ class ProxyConfig:
     full_resync_interval: float = 3600.0  # rewrite the whole table this often (as kube-proxy)
 
 
+def _rv(obj: dict | None) -> str:
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion", "")
+
+
 def _service_index(es: dict) -> list[str]:
     key = model.slice_service(es)
     return [key] if key else []
@@ -65,6 +69,10 @@ class ServiceProxy:
         self.config = config
         self.rule_config = rules.RuleConfig(config.cluster_cidr, config.service_cidr,
                                             config.node_name)
+        self.renderer = rules.Renderer(self.rule_config)
+        # (Service, slices, Endpoints) resourceVersions -> its ServicePorts, so that a
+        # change re-reads one Service, not all of them.
+        self._ports: dict[str, tuple[tuple, list[model.ServicePort]]] = {}
         self.factory = InformerFactory(client)
         self.services = self.factory.informer("v1", "Service")
         self.slices = self.factory.informer("discovery.k8s.io/v1", "EndpointSlice",
@@ -115,13 +123,19 @@ class ServiceProxy:
     # -- the sync ----------------------------------------------------------------------
 
     def desired(self) -> list[model.ServicePort]:
-        ports = []
+        ports, seen = [], {}
         for svc in self.services.cache.list():
             meta = svc.get("metadata") or {}
             key = f"{meta.get('namespace')}/{meta.get('name')}"
             slices = self.slices.cache.by_index("service", key)
             endpoints = None if slices else self.endpoints.cache.get(key)
-            ports += model.service_ports(svc, slices, endpoints)
+            version = (_rv(svc), tuple(sorted(_rv(s) for s in slices)), _rv(endpoints))
+            cached = self._ports.get(key)
+            found = cached[1] if cached and cached[0] == version else \
+                model.service_ports(svc, slices, endpoints)
+            seen[key] = (version, found)
+            ports += found
+        self._ports = seen
         return ports
 
     def sync(self) -> None:
@@ -130,7 +144,7 @@ class ServiceProxy:
             c = self.config
             kernel.ensure_service_route(c.netns, c.service_cidr, c.bridge)
             ports = self.desired()
-            table = rules.build(ports, self.rule_config)
+            table = self.renderer.build(ports)
             try:
                 if self._table is None or started - self._written_whole > c.full_resync_interval:
                     self._write_whole(table, any(p.affinity_timeout for p in ports))
@@ -169,5 +183,6 @@ class ServiceProxy:
     def explain(self) -> str:
         """The table as last written (or as it would be, before the first sync);
         `last_change` holds the nft commands of the last sync."""
-        table = self._table or rules.build(self.desired(), self.rule_config)
+        with self._lock:
+            table = self._table or self.renderer.build(self.desired())
         return f"table {table.family} {table.name} {{\n{table.body()}}}\n"
