@@ -61,7 +61,11 @@ class PolicyEnforcer:
         if not self.factory.wait_for_sync(timeout):
             self.factory.stop()
             raise PolicyError(f"the policy informers did not sync within {timeout} s")
-        self.sync()
+        try:
+            self.sync()
+        except Exception as exc:
+            self.factory.stop()
+            raise PolicyError(f"the first sync failed: {exc}") from exc
         self.runner.start()
 
     def stop(self) -> None:

@@ -104,7 +104,11 @@ class ServiceProxy:
         if not self.factory.wait_for_sync(timeout):
             self.factory.stop()
             raise ProxyError(f"the proxy's informers did not sync within {timeout} s")
-        self.sync()            # the first table before start() returns: callers can rely on it
+        try:
+            self.sync()        # the first table before start() returns: callers can rely on it
+        except Exception as exc:
+            self.factory.stop()
+            raise ProxyError(f"the first sync failed: {exc}") from exc
         self.runner.start()
 
     def stop(self) -> None:

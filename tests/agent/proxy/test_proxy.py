@@ -25,11 +25,13 @@ from proxykit import (
     endpoint,
     endpoint_slice,
     in_netns,
+    make_netns,
+    remove_netns,
     service,
 )
 
 from supernetes.agent.network import nft
-from supernetes.agent.proxy import ServiceProxy, rules
+from supernetes.agent.proxy import ProxyConfig, ProxyError, ServiceProxy, rules
 from supernetes.controlplane.client import NotFound
 
 pytestmark = [pytest.mark.root, pytest.mark.netns]
@@ -339,3 +341,17 @@ def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("proxy: ")
+
+
+def test_a_proxy_on_a_node_without_its_bridge_says_so_and_leaves_nothing_running(
+        client, tmp_path):
+    bare = make_netns(tmp_path / "bare.netns")
+    try:
+        proxy = ServiceProxy(client, ProxyConfig(node_name=NODE_NAME, netns=bare))
+        with pytest.raises(ProxyError, match="no bridge super0"):
+            proxy.start()
+        assert proxy.factory._informers and all(i.stopped for i in
+                                                proxy.factory._informers.values())
+        assert nft.owned_tables(bare) == set()
+    finally:
+        remove_netns(bare)
