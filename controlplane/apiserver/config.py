@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("/var/lib/supernetes")
+
+
+class ServeError(Exception):
+    """The server cannot start: a bad flag or an unusable data dir."""
 DEFAULT_PORT = 6443
 DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
 DEFAULT_NODE_PORT_RANGE = "30000-32767"
