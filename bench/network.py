@@ -8,8 +8,9 @@ on loopback, with the agent's service proxy in this process:
 
 - connection rate through a Service's ClusterIP versus straight to the pod IP,
   measured in the same run: ApacheBench (`ab`, C, a new TCP connection per
-  request) from a client pod to one backend pod, rounds alternating between the
-  two targets, median of the rounds. The pod runs two identical responders (two
+  request) from a client pod to one backend pod, in pairs of back-to-back runs
+  (the order flipped every pair), reporting the median rates and the median of
+  the pairs' ratios. The pod runs two identical responders (two
   processes each): one on 8080 called directly, one on 8081 behind the Service,
   so the two kinds of connections never share a 4-tuple (and a conntrack entry)
   on the pod's side. Both go the same way but for the DNAT, so the ratio is the
@@ -159,14 +160,24 @@ def wait_table(node: Node, predicate, timeout: float = 120) -> None:
 
 def vip_versus_direct(node: Node, client_ns: str, vip: str, pod_ip: str, rounds: int,
                       requests: int) -> dict:
-    direct, through = [], []
-    ab_rate(client_ns, f"http://{vip}/", requests // 4, 8)         # warm up both paths
-    ab_rate(client_ns, f"http://{pod_ip}:8080/", requests // 4, 8)
-    for _ in range(rounds):
-        direct.append(ab_rate(client_ns, f"http://{pod_ip}:8080/", requests, 8))
-        through.append(ab_rate(client_ns, f"http://{vip}/", requests, 8))
-    d, v = statistics.median(direct), statistics.median(through)
-    return {"direct conn/s": d, "VIP conn/s": v, "VIP/direct": v / d}
+    """Pairs of back-to-back runs, the order flipped every pair (ABBA): the median of
+    the pairs' ratios cancels the drift of a machine shared with other work."""
+    direct_url, vip_url = f"http://{pod_ip}:8080/", f"http://{vip}/"
+    ab_rate(client_ns, vip_url, requests // 4, 8)                  # warm up both paths
+    ab_rate(client_ns, direct_url, requests // 4, 8)
+    direct, through, ratios = [], [], []
+    for i in range(rounds):
+        if i % 2:
+            v = ab_rate(client_ns, vip_url, requests, 8)
+            d = ab_rate(client_ns, direct_url, requests, 8)
+        else:
+            d = ab_rate(client_ns, direct_url, requests, 8)
+            v = ab_rate(client_ns, vip_url, requests, 8)
+        direct.append(d)
+        through.append(v)
+        ratios.append(v / d)
+    return {"direct conn/s": statistics.median(direct), "VIP conn/s": statistics.median(through),
+            "VIP/direct": statistics.median(ratios)}
 
 
 def propagation(node: Node, samples: int) -> dict:
@@ -218,7 +229,7 @@ def main() -> int:
     if shutil.which("ab") is None:
         print("bench/network.py: ab (apache2-utils) is needed", file=sys.stderr)
         return 1
-    rounds, requests, samples = (3, 2000, 30) if args.quick else (7, 5000, 200)
+    rounds, requests, samples = (4, 2000, 30) if args.quick else (16, 2000, 200)
     tmp = Path(tempfile.mkdtemp(prefix="bench-network-"))
     node = Node(tmp)
     try:
