@@ -24,7 +24,17 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, join, namespaces, views
+from . import (
+    auth,
+    codec,
+    discovery,
+    errors,
+    join,
+    namespaces,
+    serviceaddrs,
+    servicelb,
+    views,
+)
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -53,6 +63,12 @@ class Server:
         # log and exec are proxied to the node agent: a later issue plugs the proxy in.
         self.node_proxy = None
         self.finalizer = namespaces.NamespaceFinalizer(self)
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
+        # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
+        self.service_lb = servicelb.ServiceLB(self)
         # Where the scheduler and controllers will start, in this process, once they
         # exist: `supernetes server` composes them through `Server.components`.
         self.components: list = []
@@ -74,12 +90,16 @@ class Server:
         self.cacher.start()
         namespaces.ensure_built_in(self)
         self.finalizer.start()
+        self.service_addresses.repair.start()
+        self.service_lb.start()
         for component in self.components:
             component.start()
 
     def stop(self) -> None:
         for component in reversed(self.components):
             component.stop()
+        self.service_lb.stop()
+        self.service_addresses.repair.stop()
         self.finalizer.stop()
         self.cacher.stop()
 
