@@ -129,6 +129,10 @@ def create(ctx: Ctx, obj: dict) -> dict:
         meta.pop(owned, None)
     meta.pop("managedFields", None)
     generate = meta.get("generateName") if not meta.get("name") else None
+    if generate is not None and not isinstance(generate, str):
+        raise errors.invalid(rt, "", [FieldError(
+            "FieldValueTypeInvalid", "metadata.generateName", "must be a string",
+            value=generate)])
     if not meta.get("name") and not generate:
         raise errors.invalid(rt, "", [FieldError(
             "FieldValueRequired", "metadata.name", "name or generateName is required")])
