@@ -30,23 +30,98 @@ def _add_server(subparsers) -> None:
                              "(default: %(default)s)")
     server.add_argument("--bookmark-interval", type=float, default=60.0,
                         help="seconds between watch bookmarks (default: %(default)s)")
+    server.add_argument("--service-cidr", default="10.96.0.0/12", type=_service_cidr,
+                        help="the range ClusterIPs are allocated from; its first address is "
+                             "the `kubernetes` Service's (default: %(default)s)")
+    server.add_argument("--service-node-port-range", default="30000-32767",
+                        type=_node_port_range,
+                        help="the range NodePorts are allocated from (default: %(default)s)")
     server.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
     server.add_argument("--access-log", action="store_true", help="log every request")
     server.set_defaults(func=_run_server)
 
 
+def _service_cidr(text: str) -> str:
+    from .controlplane.apiserver.allocator import IPRange
+    try:
+        return str(IPRange(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _node_port_range(text: str) -> str:
+    from .controlplane.apiserver.allocator import PortRange
+    try:
+        return str(PortRange(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _run_server(args) -> int:
     from pathlib import Path
 
-    from .controlplane.apiserver import ServerConfig, run
+    from .controlplane.apiserver import ServeError, ServerConfig, run
 
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
                           threads=args.threads, bookmark_interval=args.bookmark_interval,
+                          service_cidr=args.service_cidr,
+                          node_port_range=args.service_node_port_range,
                           log_level=args.log_level,
                           access_log=args.access_log)
-    run(config)
+    try:
+        run(config)
+    except ServeError as exc:
+        print(f"supernetes server: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_scheduler(subparsers) -> None:
+    scheduler = subparsers.add_parser(
+        "scheduler", help="run the scheduler against an API server",
+        description="Bind pending pods to nodes, as its own process against a (remote) API "
+                    "server. `supernetes server` runs the same scheduler in-process.")
+    scheduler.add_argument("--kubeconfig", default=None,
+                           help="kubeconfig to reach the API server (default: $KUBECONFIG, "
+                                "then ~/.kube/config)")
+    scheduler.add_argument("--config", default=None, metavar="FILE",
+                           help="a KubeSchedulerConfiguration file (profiles, plugins, weights)")
+    scheduler.add_argument("--parallelism", type=int, default=None,
+                           help="concurrent binding requests (default: 16)")
+    scheduler.add_argument("--leader-elect", action="store_true", default=None,
+                           help="take the kube-system/kube-scheduler Lease first, so that only "
+                                "one of several schedulers acts")
+    scheduler.add_argument("--log-level", default="info",
+                           choices=["debug", "info", "warning", "error"])
+    scheduler.set_defaults(func=_run_scheduler)
+
+
+def _run_scheduler(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .controlplane.client import ClientError
+    from .controlplane.scheduler import SchedulerConfig, SchedulerError, run
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
+    overrides = dict(kubeconfig=args.kubeconfig, parallelism=args.parallelism,
+                     leader_elect=args.leader_elect)
+    try:
+        if args.config:
+            config = SchedulerConfig.load(args.config, **overrides)
+        else:
+            config = SchedulerConfig.from_document({}, **overrides)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run(config, stop=stop)
+    except (SchedulerError, ClientError) as exc:
+        print(f"supernetes scheduler: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
@@ -55,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"supernetes {__version__}")
     subparsers = parser.add_subparsers(dest="command")
     _add_server(subparsers)
+    _add_scheduler(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -18,12 +18,23 @@ other exception as a 500 InternalError whose traceback goes to the log only.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, join, namespaces, views
+from . import (
+    auth,
+    codec,
+    discovery,
+    errors,
+    join,
+    namespaces,
+    serviceaddrs,
+    servicelb,
+    views,
+)
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -52,20 +63,43 @@ class Server:
         # log and exec are proxied to the node agent: a later issue plugs the proxy in.
         self.node_proxy = None
         self.finalizer = namespaces.NamespaceFinalizer(self)
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
+        # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
+        self.service_lb = servicelb.ServiceLB(self)
         # Where the scheduler and controllers will start, in this process, once they
         # exist: `supernetes server` composes them through `Server.components`.
         self.components: list = []
+        self._deleted_namespaces: dict[str, float] = {}
+
+    def namespace_deleted(self, name: str) -> None:
+        self._deleted_namespaces[name] = time.monotonic() + 10.0
+
+    def recently_deleted(self, name: str) -> bool:
+        until = self._deleted_namespaces.get(name)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            self._deleted_namespaces.pop(name, None)
+            return False
+        return True
 
     def start(self) -> None:
         self.cacher.start()
         namespaces.ensure_built_in(self)
         self.finalizer.start()
+        self.service_addresses.repair.start()
+        self.service_lb.start()
         for component in self.components:
             component.start()
 
     def stop(self) -> None:
         for component in reversed(self.components):
             component.stop()
+        self.service_lb.stop()
+        self.service_addresses.repair.stop()
         self.finalizer.stop()
         self.cacher.stop()
 

@@ -98,8 +98,9 @@ _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def generate_name(base: str) -> str:
-    base = base[:58]
-    return base + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+    # One read of the random pool, not five (the modulo bias is irrelevant here).
+    suffix = "".join(_SUFFIX_ALPHABET[b % len(_SUFFIX_ALPHABET)] for b in secrets.token_bytes(5))
+    return base[:58] + suffix
 
 
 def content_without_meta(obj: dict) -> dict:
@@ -112,6 +113,8 @@ def parse_revision(text: str | None, what: str = "resourceVersion") -> int | Non
     """A resourceVersion from a request: None when absent, an int otherwise."""
     if text is None or text == "":
         return None
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise errors.bad_request(f"invalid {what}: must be a string")
     try:
         value = int(text)
     except ValueError:

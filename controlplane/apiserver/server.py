@@ -4,15 +4,20 @@ Why gunicorn with the gthread worker, one worker process:
 - one process, because the watch cache is in memory: two workers would hold
   two caches and two store watches, and a client's list and watch could land
   on caches at different revisions;
-- threads, because a watch is a long-lived response that parks its thread on
-  a condition variable. gthread hands each request to a pool thread while idle
-  keep-alive connections wait in the worker's poller, holding no thread, so
-  open watches (one thread each) never starve other requests as long as the
-  pool is larger than the number of watchers (`--threads`, default 1024; a
-  parked thread costs a small stack and no CPU). The blocking store calls
-  (sqlite3, requests to etcd) release the GIL, and nothing needs monkey
-  patching, as gevent would;
-- gunicorn is a production server with TLS, keep-alive, graceful restarts.
+- threads, because a watch is a long-lived response that parks its thread
+  (the watch cache's thread writes the events, see fanout.py). gthread hands
+  each request to a pool thread while idle keep-alive connections wait in the
+  worker's poller, holding no thread, so open watches (one thread each) never
+  starve other requests as long as the pool is larger than the number of
+  watchers (`--threads`, default 1024; a parked thread costs a small stack and
+  no CPU). The blocking store calls (sqlite3, requests to etcd) release the
+  GIL, and nothing needs monkey patching, as gevent would;
+- gunicorn is a production server with TLS, keep-alive, graceful restarts, and
+  a C HTTP parser (gunicorn-h1c).
+
+Later issues start the scheduler and the controllers in this same worker
+process: they are `Server.components` (app.py), started after the watch cache
+and stopped before it.
 
 The master process binds the socket and forks the worker before any thread
 exists; the worker opens the store and builds the app (`preload_app` off), so
@@ -34,9 +39,9 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from .. import kubeconfig
 from ..store import open_store
-from . import pki
+from . import kubernetes_service, pki
 from .app import create_app
-from .config import ServerConfig
+from .config import ServeError, ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,12 @@ def write_kubeconfigs(config: ServerConfig, server, port: int) -> None:
 KEEPALIVE_LINGER = 0.002
 
 
+def _nothing_buffered(conn) -> bool:
+    """The connection's parser holds no bytes of a next request (gthread re-queues those)."""
+    buf = getattr(getattr(getattr(conn, "parser", None), "unreader", None), "buf", None)
+    return bool(getattr(conn, "initialized", False)) and buf is not None and not buf.getvalue()
+
+
 def _readable(sock, timeout: float) -> bool:
     try:
         if sock.pending():                      # bytes already decrypted by TLS
@@ -102,8 +113,8 @@ class Worker(ThreadWorker):
 
     def handle(self, conn):
         result = super().handle(conn)
-        while result is True and self.alive and conn.initialized and \
-                not conn.parser.unreader.buf.getvalue() and \
+        # (gunicorn < 23 returns tuples here: then the loop simply never runs)
+        while result is True and self.alive and _nothing_buffered(conn) and \
                 _readable(conn.sock, KEEPALIVE_LINGER):
             result = super().handle(conn)
         return result
@@ -124,6 +135,7 @@ def _post_worker_init(config: ServerConfig):
     def hook(worker) -> None:
         server = worker.wsgi.extensions["supernetes"]
         port = worker.sockets[0].getsockname()[1]
+        kubernetes_service.ensure(server, port)
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
@@ -163,11 +175,15 @@ class _Gunicorn(BaseApplication):
             # gunicorn's control socket lives at one global path: off, so that
             # several servers (tests, the lab) can share a machine.
             "control_socket_disable": True,
+            # HTTP/1.1 only: a watch owns its connection, which is how it notices
+            # that its client went away (see watch.py).
+            "http_protocols": "h1",
             "post_worker_init": _post_worker_init(c),
             "worker_exit": _worker_exit,
         }
         for name, value in settings.items():
-            self.cfg.set(name, value)
+            if name in self.cfg.settings:       # older gunicorns lack the newest settings
+                self.cfg.set(name, value)
 
     def load(self):
         threading.stack_size(THREAD_STACK)
@@ -176,11 +192,25 @@ class _Gunicorn(BaseApplication):
         return create_app(self.config, open_store(self.config.store))
 
 
+def _check_store_url(url: str) -> None:
+    # Only parsed here: opening the store would start its threads in the master
+    # process, which then forks the worker (and no thread may cross a fork).
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("sqlite", "etcd") or not rest.split("?", 1)[0]:
+        raise ServeError(f"bad store URL {url!r}: expected sqlite:///path or etcd://host:port")
+
+
 def prepare(config: ServerConfig) -> pki.Pki:
     """Everything before serving: the data dir, certificates; no stale readiness."""
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_store_url(config.store)
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServeError(f"cannot use data dir {config.data_dir}: {exc.strerror}") from exc
     config.admin_kubeconfig.unlink(missing_ok=True)
-    return pki.ensure_pki(config.pki_dir, config.advertise_addresses, config.bind)
+    # Pods reach the server at the `kubernetes` Service's address: the first of the CIDR.
+    service_ip = str(next(ipaddress.ip_network(config.service_cidr).hosts()))
+    return pki.ensure_pki(config.pki_dir, (*config.advertise_addresses, service_ip), config.bind)
 
 
 def run(config: ServerConfig) -> None:

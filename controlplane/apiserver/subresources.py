@@ -13,7 +13,9 @@ namespace finalize, and the seam for log and exec.
                                       and they answer 503
 
 Also here: namespace admission for creates (the namespace must exist and not
-be terminating), as Kubernetes' NamespaceLifecycle plugin does.
+be terminating), as Kubernetes' NamespaceLifecycle plugin does: from the watch
+cache, except for namespaces this server deleted moments ago, which are looked
+up in the store (the cache may not have seen the deletion yet).
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from __future__ import annotations
 from flask import request
 
 from ..api import registry
-from . import authz, codec, errors, objects, patching, resources, strategy
+from ..api.errors import FieldError
+from . import authz, codec, errors, objects, patching, requestio, resources, strategy
 
 
 def admit_namespace(ctx: resources.Ctx) -> None:
     ns_rt = registry.lookup("", "v1", "namespaces")
     entry = ctx.server.cacher.namespace_exists(ns_rt, ctx.namespace)
-    if entry is None:
+    if entry is None or ctx.server.recently_deleted(ctx.namespace):
         # The cache may be a few milliseconds behind a namespace just created.
         kv = ctx.store.get(objects.key(ns_rt, None, ctx.namespace))
         if kv is None:
@@ -47,25 +50,23 @@ def admit_namespace(ctx: resources.Ctx) -> None:
 
 
 def dispatch(ctx: resources.Ctx, method: str, view):
-    from .views import _decoded_body, _field_validation, respond
-
     sub = ctx.sub
     verb = authz.verb_of(method, False, False)
     authz.authorize(ctx.server, ctx.user, verb, ctx.rt, ctx.namespace, ctx.name, sub)
     if sub == "scale":
         if method == "GET":
-            return respond(scale_of(ctx, resources.get(ctx)), 200, ctx)
-        ctx.field_validation = _field_validation(ctx.args)
+            return requestio.respond(scale_of(ctx, resources.get(ctx)), 200, ctx)
+        ctx.field_validation = requestio.field_validation(ctx.args)
         if method == "PUT":
-            return respond(set_scale(ctx, _decoded_body(ctx)), 200, ctx)
+            return requestio.respond(set_scale(ctx, requestio.decoded_body(ctx)), 200, ctx)
         if method == "PATCH":
-            return respond(patch_scale(ctx), 200, ctx)
+            return requestio.respond(patch_scale(ctx), 200, ctx)
     elif sub == "binding" and method == "POST":
-        return respond(bind(ctx, _decoded_body(ctx)), 201, ctx)
+        return requestio.respond(bind(ctx, requestio.decoded_body(ctx)), 201, ctx)
     elif sub == "eviction" and method == "POST":
-        _decoded_body(ctx)
+        requestio.decoded_body(ctx)
         resources.delete(ctx, resources.DeleteOptions())
-        return respond(errors.success(ctx.rt, ctx.name), 201, ctx)
+        return requestio.respond(errors.success(ctx.rt, ctx.name), 201, ctx)
     elif sub in ("log", "exec", "attach", "portforward", "proxy"):
         proxy = ctx.server.node_proxy
         if proxy is None:
@@ -73,6 +74,11 @@ def dispatch(ctx: resources.Ctx, method: str, view):
                                      f"agent proxy is configured")
         return proxy(ctx, request)
     raise errors.method_not_allowed(method, request.path)
+
+
+def _dict(value) -> dict:
+    """A sub-object of a client's body, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
 
 
 # -- scale ----------------------------------------------------------------------------
@@ -103,8 +109,6 @@ def scale_of(ctx: resources.Ctx, obj: dict) -> dict:
 
 
 def _write_replicas(ctx: resources.Ctx, replicas, expected_rv: int | None) -> dict:
-    from ..api.errors import FieldError
-
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise errors.invalid(ctx.rt, ctx.name, [FieldError(
             "FieldValueInvalid", "spec.replicas", "must be greater than or equal to 0",
@@ -122,15 +126,12 @@ def _write_replicas(ctx: resources.Ctx, replicas, expected_rv: int | None) -> di
 def set_scale(ctx: resources.Ctx, body) -> dict:
     if not isinstance(body, dict) or body.get("kind") not in (None, "Scale"):
         raise errors.bad_request("the body must be an autoscaling/v1 Scale")
-    meta = body.get("metadata") or {}
-    expected = objects.parse_revision(meta.get("resourceVersion"))
-    return _write_replicas(ctx, (body.get("spec") or {}).get("replicas"), expected)
+    expected = objects.parse_revision(_dict(body.get("metadata")).get("resourceVersion"))
+    return _write_replicas(ctx, _dict(body.get("spec")).get("replicas"), expected)
 
 
 def patch_scale(ctx: resources.Ctx) -> dict:
-    from .views import _body
-
-    data, content_type = _body()
+    data, content_type = requestio.body()
     kind = codec.media_type(content_type)
     current = scale_of(ctx, resources.get(ctx))
     patch_doc = codec.decode(data, kind)
@@ -139,10 +140,10 @@ def patch_scale(ctx: resources.Ctx) -> dict:
     if flavour not in patching.SUPPORTED:
         raise errors.unsupported_media_type(kind)
     scaled = patching._apply(ctx.rt, flavour, current, patch_doc)
-    expected = objects.parse_revision((scaled.get("metadata") or {}).get("resourceVersion")) \
-        if isinstance(patch_doc, dict) and "resourceVersion" in (
-            patch_doc.get("metadata") or {}) else None
-    return _write_replicas(ctx, (scaled.get("spec") or {}).get("replicas"), expected)
+    pinned = isinstance(patch_doc, dict) and "resourceVersion" in _dict(patch_doc.get("metadata"))
+    expected = objects.parse_revision(_dict(scaled.get("metadata")).get("resourceVersion")) \
+        if pinned else None
+    return _write_replicas(ctx, _dict(scaled.get("spec")).get("replicas"), expected)
 
 
 # -- binding ------------------------------------------------------------------------------
@@ -150,13 +151,12 @@ def patch_scale(ctx: resources.Ctx) -> dict:
 def bind(ctx: resources.Ctx, body) -> dict:
     if not isinstance(body, dict) or body.get("kind") not in (None, "Binding"):
         raise errors.bad_request("the body must be a v1 Binding")
-    target = body.get("target") or {}
+    target = _dict(body.get("target"))
     node = target.get("name")
     if not node or not isinstance(node, str):
-        from ..api.errors import FieldError
         raise errors.invalid(ctx.rt, ctx.name, [FieldError(
             "FieldValueRequired", "target.name", "a node name is required")])
-    body_name = (body.get("metadata") or {}).get("name")
+    body_name = _dict(body.get("metadata")).get("name")
     if body_name and body_name != ctx.name:
         raise errors.bad_request(f"the name of the object ({body_name}) does not match the "
                                  f"name on the URL ({ctx.name})")
@@ -187,7 +187,9 @@ def bind(ctx: resources.Ctx, body) -> dict:
 def finalize(ctx: resources.Ctx, body) -> dict:
     if not isinstance(body, dict):
         raise errors.bad_request("the body must be a Namespace")
-    finalizers = (body.get("spec") or {}).get("finalizers") or []
+    finalizers = _dict(body.get("spec")).get("finalizers") or []
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        raise errors.bad_request("spec.finalizers must be a list of strings")
 
     def change(old: dict) -> dict:
         old.setdefault("spec", {})["finalizers"] = list(finalizers)
