@@ -89,12 +89,18 @@ class _Builder:
         except CgroupError as exc:
             raise CreateError(f"cgroup for {config.id!r}: {exc}") from exc
 
-        fds, opened = stdio.open_stdio(stdio_spec)
+        try:
+            fds, opened = stdio.open_stdio(stdio_spec)
+        except OSError as exc:
+            raise CreateError(f"container {config.id!r}: stdio: {exc.strerror} "
+                              f"({exc.filename})") from exc
         console_fd = None
         if isinstance(console, str):
             try:
                 console_fd = stdio.connect_console_socket(console)
             except OSError as exc:
+                for fd in opened:
+                    os.close(fd)
                 raise CreateError(f"console socket {console}: {exc.strerror}") from exc
             opened.append(console_fd)
         elif isinstance(console, int):
