@@ -16,7 +16,9 @@ message, descriptors (stdio pipes, log files) alongside with SCM_RIGHTS:
         or {"path": p}; "return" sends the pty master back with the reply
     {"op": "run", ...same...}          reply when the container has exited: its code
     {"op": "start" | "delete", "id": ..., "force": bool}
-    {"op": "exec", "id": ..., "process": {OCI process}, "stdio": [...], "wait": bool}
+    {"op": "exec", "id": ..., "process": {OCI process}, "stdio": [...], "wait": bool,
+     "console": null | "return"}     not waited: {"pid", "waiter"} (+ the pty master)
+    {"op": "wait", "waiter": pid}     the exit code of an exec that was not waited for
     reply: {"ok": true, "result": ...} or {"ok": false, "error": "...", "type": "ContainerNotFound"}
 
 `run` and a waited `exec` do not block the spawner: their reply is sent when the
@@ -107,10 +109,19 @@ class SpawnerClient:
         return self._call({"op": "delete", "id": container_id, "force": force})
 
     def exec(self, container_id: str, process: dict, *, stdio: Stdio | None = None,
-             wait: bool = True) -> int | dict:
-        """Run an OCI `process` in the container: its exit code, or {"pid"} if not waited."""
+             wait: bool = True, console: str | None = None) -> int | dict:
+        """Run an OCI `process` in the container.
+
+        Waited: its exit code. Not waited: {"pid", "waiter"}, and `wait_exec(waiter)`
+        gives the exit code later. With a terminal, `console="return"` (not waited)
+        adds the pty master: {"result": {...}, "console": fd} (kubectl exec -it).
+        """
         return self._call({"op": "exec", "id": container_id, "process": process,
-                           "wait": wait}, stdio)
+                           "wait": wait, "console": console}, stdio)
+
+    def wait_exec(self, waiter: int) -> int:
+        """The exit code of an exec started with wait=False (blocks until it exits)."""
+        return self._call({"op": "wait", "waiter": waiter})
 
     # --- local: no fork ----------------------------------------------------------------------
 
@@ -193,6 +204,7 @@ class _Server:
     def __init__(self, path: str, runtime: Runtime) -> None:
         self.runtime = runtime
         self.waiters: dict[int, object] = {}  # child pid -> callback(wait status)
+        self.unclaimed: dict[int, int | None] = {}  # exec waiter -> its status, once known
         self.selector = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         if os.path.exists(path):
@@ -275,11 +287,32 @@ class _Server:
             _reply(conn, result=rt.delete(req["id"], force=bool(req.get("force"))))
         elif op == "exec":
             process = _config.process_from_spec(spec.parse_process(req["process"]))
-            handle = rt.exec(req["id"], process, stdio=_decode_stdio(req.get("stdio"), fds))
+            proxy = console = None
+            if req.get("console") == "return":
+                proxy, console = console_pair()
+            try:
+                handle = rt.exec(req["id"], process, console=console,
+                                 stdio=_decode_stdio(req.get("stdio"), fds))
+            finally:
+                if proxy is not None:
+                    os.close(console)
+            master = recv_master(proxy) if proxy is not None else None
             if not req.get("wait", True):
-                _reply(conn, result={"pid": handle.pid})
+                # The caller collects the exit code later with {"op": "wait"}.
+                self.unclaimed[handle.waiter] = None
+                _reply(conn, result={"pid": handle.pid, "waiter": handle.waiter},
+                       fds=[master] if master is not None else [])
                 return
             self.waiters[handle.waiter] = lambda status: _reply(conn, result=_code(status))
+        elif op == "wait":
+            waiter = int(req["waiter"])
+            if waiter not in self.unclaimed:
+                raise errors.SpawnerError(f"no exec waiter {waiter} to wait for")
+            status = self.unclaimed.pop(waiter)
+            if status is not None:
+                _reply(conn, result=_code(status))
+            else:
+                self.waiters[waiter] = lambda status: _reply(conn, result=_code(status))
         else:
             raise errors.SpawnerError(f"unknown operation {op!r}")
 
@@ -306,6 +339,8 @@ class _Server:
             callback = self.waiters.pop(pid, None)
             if callback is not None:
                 callback(status)
+            elif pid in self.unclaimed:
+                self.unclaimed[pid] = status  # until someone asks
 
 
 def _code(status: int) -> int:

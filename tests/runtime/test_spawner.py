@@ -93,3 +93,22 @@ def test_containers_outlive_the_spawner(tmp_path, state_root, bundle, runtime):
     runtime.kill("c1", "KILL")
     assert runtime.wait("c1", timeout=20)["exitCode"] == 137
     runtime.delete("c1")
+
+
+def test_exec_with_a_terminal_returns_the_pty_master(spawner, bundle):
+    bundle.args("sleep", "30")
+    spawner.create("c1", bundle.path)
+    spawner.start("c1")
+    reply = spawner.exec("c1", {"args": ["sh", "-c", "tty; read line; echo got $line; exit 6"],
+                                "cwd": "/", "terminal": True}, wait=False, console="return")
+    master = reply["console"]
+    try:
+        os.write(master, b"hello\n")
+        seen = b""
+        while b"got hello" not in seen:
+            seen += os.read(master, 1024)
+        # Collected before the master closes (which would hang up the terminal).
+        assert spawner.wait_exec(reply["result"]["waiter"]) == 6
+    finally:
+        os.close(master)
+    assert b"/dev/pts/0" in seen
