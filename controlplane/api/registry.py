@@ -99,22 +99,32 @@ class ResourceType:
         return self.api_version
 
     def default(self, obj: dict) -> None:
-        """Kubernetes defaulting, in place: the schema's constants, then the type's code."""
+        """Kubernetes defaulting, in place: the schema's constants, then the type's code.
+
+        The type's code runs only on a well-typed object (`type_errors` empty): on
+        anything else validation reports the type errors and nothing is stored."""
         schema.apply_defaults(self.schema, obj)
-        self.defaulter(obj)
+        if not schema.type_errors(self.schema, obj):
+            self.defaulter(obj)
 
     def validate(self, obj: dict, old: dict | None = None,
                  subresource: str = "") -> list[errors.FieldError]:
         """Field errors of a create (`old` None) or an update; `subresource` is "status"
-        when only the status is written (then only status rules apply)."""
+        when only the status is written (then only status rules apply). JSON type
+        mismatches come first and alone: the rules assume well-typed objects."""
+        mistyped = schema.type_errors(self.schema, obj)
+        if mistyped:
+            return mistyped
         return list(self.validator(obj, old, subresource))
 
     def prepare_for_create(self, obj: dict) -> None:
         """Reset what a client may not set on create (status, generated fields)."""
-        self.preparer(obj, None)
+        if not schema.type_errors(self.schema, obj):
+            self.preparer(obj, None)
 
     def prepare_for_update(self, obj: dict, old: dict) -> None:
-        self.preparer(obj, old)
+        if not schema.type_errors(self.schema, obj):
+            self.preparer(obj, old)
 
     def table(self, objs: list[dict], wide: bool = True) -> tuple[list[dict], list[list]]:
         """(columnDefinitions, cells per object) of `kubectl get`'s table; every column
