@@ -153,6 +153,8 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         raise errors.method_not_allowed(method, request.path)
     authz.authorize(server, ctx.user, verb, rt, namespace, name, sub)
     if method == "GET":
+        if view is codec.PLAIN:
+            return Response(resources.get_json(ctx), 200, content_type="application/json")
         return respond(resources.get(ctx), 200, ctx, view)
     if method == "DELETE":
         options = _delete_options(ctx)
