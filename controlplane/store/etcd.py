@@ -19,6 +19,8 @@ to its operator, as with Kubernetes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .base import (
     Compacted,
     FutureRevision,
@@ -118,13 +120,18 @@ class EtcdStore(Store):
 
     # -- watches -----------------------------------------------------------------
 
-    def watch(self, prefix: str, from_revision: int) -> Watch:
+    def watch(self, prefix: str, from_revision: int, *,
+              index: tuple[str, str] | None = None) -> Watch:
         if self._closed:
             raise Unavailable("store is closed")
         try:
-            return self._hub.watch(prefix, from_revision)
+            return self._hub.watch(prefix, from_revision, index)
         except OutOfRing:
-            return StreamWatch(self._client, prefix, from_revision, self._max_pending)
+            select = self._hub.selector(index) if index else None
+            return StreamWatch(self._client, prefix, from_revision, self._max_pending, select)
+
+    def add_index(self, name: str, function: Callable[[KeyValue], str | None]) -> None:
+        self._hub.add_index(name, function)
 
     def close(self) -> None:
         if self._closed:
