@@ -111,15 +111,15 @@ class Controller:
                 return
             try:
                 self.sync(key)
-            except Conflict as exc:
-                # The cache was behind the server: the informer brings the newer
-                # object, the retry works on it.
-                log.debug("%s: %s: %s; retrying", self.name, key, exc)
-                self.queue.add_rate_limited(key)
             except Exception as exc:
-                log.warning("%s: syncing %s failed (retry %d): %s", self.name, key,
-                            self.queue.num_requeues(key) + 1, exc,
-                            exc_info=log.isEnabledFor(logging.DEBUG))
+                if isinstance(exc, Conflict) or isinstance(exc.__cause__, Conflict):
+                    # The cache was behind the server: the informer brings the newer
+                    # object, the retry works on it. Routine, not worth a warning.
+                    log.debug("%s: %s: %s; retrying", self.name, key, exc)
+                else:
+                    log.warning("%s: syncing %s failed (retry %d): %s", self.name, key,
+                                self.queue.num_requeues(key) + 1, exc,
+                                exc_info=log.isEnabledFor(logging.DEBUG))
                 self.queue.add_rate_limited(key)
             else:
                 self.queue.forget(key)

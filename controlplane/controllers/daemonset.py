@@ -98,6 +98,8 @@ class DaemonSetController(Controller):
     def _pod_changed(self, pod: dict) -> None:
         ds = self._owner_of(pod)
         if ds is not None:
+            if podutil.terminating(pod):    # a deletion we asked for counts once it starts
+                self.expectations.deletion_observed(object_key(ds), podutil.uid(pod))
             self.enqueue(ds)
             min_ready = (ds.get("spec") or {}).get("minReadySeconds") or 0
             if min_ready and podutil.is_ready(pod):
@@ -200,8 +202,10 @@ class DaemonSetController(Controller):
 
     def _roll(self, key: str, ds: dict, pod_spec: dict, nodes: dict, by_node: dict,
               revision: str) -> None:
+        # A node that should run the pod and has none (its old pod just went) counts
+        # as unavailable: it must not let the rollout take down another.
         eligible = {name: by_node.get(name, []) for name, node in nodes.items()
-                    if dsu.should_run(pod_spec, node)[0] and by_node.get(name)}
+                    if dsu.should_run(pod_spec, node)[0]}
         desired = sum(1 for node in nodes.values() if dsu.should_run(pod_spec, node)[0])
         min_ready = (ds.get("spec") or {}).get("minReadySeconds") or 0
         to_delete, create_on = dsu.rolling_plan(ds, eligible, revision, desired, min_ready,
@@ -213,7 +217,8 @@ class DaemonSetController(Controller):
         if not delete and not create_on:
             return
         create_on = create_on[:self.config.burst_replicas]
-        self.expectations.expect_creations(key, len(create_on))
+        unique = {podutil.uid(p): p for p in delete}
+        self.expectations.expect(key, len(create_on), unique)
         template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})
         template["spec"] = pod_spec
 
@@ -221,13 +226,20 @@ class DaemonSetController(Controller):
             pod = pod_from_template(template, ds, extra_labels={dsu.REVISION_LABEL: revision})
             scheduling.pin_to_node(pod["spec"], create_on[i])
             if self.pod_control.create(pod, ds) is None:
-                raise SyncError("the namespace is terminating")
+                self.expectations.creation_observed(key)    # namespace terminating
+
+        def remove(pod: dict) -> None:
+            if not self.pod_control.delete(pod, ds):
+                self.expectations.deletion_observed(key, podutil.uid(pod))
 
         created, error = slow_start_batch(len(create_on), create) if create_on else (0, None)
         if created < len(create_on):
             self.expectations.creation_observed(key, len(create_on) - created)
-        unique = {podutil.uid(p): p for p in delete}
-        errors = parallel(list(unique.values()), lambda pod: self.pod_control.delete(pod, ds))
+        errors = parallel(list(unique.values()), remove)
+        if errors:
+            for pod in unique.values():     # no event will come for a failed deletion
+                if not podutil.terminating(pod):
+                    self.expectations.deletion_observed(key, podutil.uid(pod))
         if error is not None or errors:
             first = error or errors[0]
             raise SyncError(f"daemonset {key}: {created} of {len(create_on)} pods created, "

@@ -52,6 +52,11 @@ class Expectations:
         with self._lock:
             self._records[key] = _Record(deletes=set(uids))
 
+    def expect(self, key: str, creations: int, deletion_uids) -> None:
+        """Both at once (a DaemonSet sync may create on some nodes and delete on others)."""
+        with self._lock:
+            self._records[key] = _Record(adds=creations, deletes=set(deletion_uids))
+
     def creation_observed(self, key: str, count: int = 1) -> None:
         with self._lock:
             record = self._records.get(key)

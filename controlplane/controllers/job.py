@@ -71,6 +71,8 @@ class JobController(Controller):
     def _pod_changed(self, pod: dict) -> None:
         job = self._owner_of(pod)
         if job is not None:
+            if podutil.terminating(pod):    # a deletion we asked for counts once it starts
+                self.expectations.deletion_observed(object_key(job), podutil.uid(pod))
             self.enqueue(job)
         elif jobutil.tracked(pod):
             self.queue.add(ORPHAN_PREFIX + object_key(pod))
@@ -270,7 +272,7 @@ class JobController(Controller):
         def create(i: int) -> None:
             pod = self._new_pod(job, indexes[i] if indexed else None)
             if self.pod_control.create(pod, job) is None:
-                raise SyncError("the namespace is terminating")
+                self.expectations.creation_observed(key)    # namespace terminating
 
         created, error = slow_start_batch(count, create)
         if created < count:

@@ -182,7 +182,8 @@ class ReplicaSetController(Controller):
             template = (rs.get("spec") or {}).get("template") or {}
 
             def create(_index: int) -> None:
-                self.pod_control.create(pod_from_template(template, rs), rs)
+                if self.pod_control.create(pod_from_template(template, rs), rs) is None:
+                    self.expectations.creation_observed(key)    # namespace terminating
 
             created, error = slow_start_batch(count, create)
             if created < count:

@@ -339,3 +339,11 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str 
             detail = f" (last error: {last})" if last else ""
             raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+def holds(predicate, duration: float, interval: float = 0.2, what: str = "condition") -> None:
+    """Assert `predicate` stays true for `duration` seconds (something must *not* happen)."""
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        assert predicate(), f"{what} stopped holding"
+        time.sleep(interval)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from hollow import wait_for
+from hollow import holds, wait_for
 from test_deployment import complete, deployment
 
 from supernetes.controlplane.client import ClientError, NotFound
@@ -114,9 +114,8 @@ def test_dependent_with_a_live_owner_stays(client, kubelet, ns):
                    "metadata": {"name": "child", "ownerReferences": [{
                        "apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
                        "uid": owner["metadata"]["uid"]}]}, "data": {}}, ns)
-    with pytest.raises(AssertionError):
-        wait_for(lambda: gone(client, "v1", "ConfigMap", "child", ns), timeout=3,
-                 what="nothing (the owner lives)")
+    holds(lambda: not gone(client, "v1", "ConfigMap", "child", ns), 3.0,
+          what="the child of a live owner")
     client.delete("v1", "ConfigMap", "owner", ns)
     wait_for(lambda: gone(client, "v1", "ConfigMap", "child", ns), timeout=30,
              what="the child collected with its owner")
