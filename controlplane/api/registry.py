@@ -12,11 +12,12 @@ Kinds that are no resources of their own but travel on the wire (`Scale`,
 are registered with `kind_only`: `by_kind` and the OpenAPI documents know them,
 discovery and `lookup` do not.
 
-The API server calls, per request: `default(obj)` after decoding, then
-`prepare_for_create(obj)` / `prepare_for_update(obj, old)` (strategy hooks that
-reset server-owned fields, after metadata such as the uid is filled in), then
-`validate(obj, old, subresource)`; `table(objs, wide)` for Table output and
-`field(obj, path)` for field selectors.
+The API server calls, per request: `schema.unknown_fields` (strict field
+validation), `default(obj)` after decoding, then `prepare_for_create(obj)` /
+`prepare_for_update(obj, old)` (strategy hooks that reset server-owned fields,
+after metadata such as the uid is filled in), then `validate(obj, old,
+subresource)`, which reports JSON type errors first; `table(objs)` for Table
+output and `field(obj, path)` for field selectors.
 """
 
 from __future__ import annotations

@@ -278,12 +278,14 @@ def apply_defaults(target, obj) -> None:
     field with a default of `{}` is created and then defaulted itself. Known fields
     set to `null` are removed first: for Kubernetes' typed decoding `null` means
     "not set", so they never reach the store; a `null` list item or map value
-    becomes its type's zero value, as Go decodes it.
+    becomes its type's zero value, as Go decodes it; quantities take their
+    canonical form (`1000m` -> `"1"`), as Kubernetes stores them.
     """
     _default(_schema_of(target), obj)
 
 
-def _default(schema: Schema, value) -> None:
+def _default(schema: Schema, value):
+    """Default `value` in place; returns the value to store (a new one for scalars)."""
     if isinstance(schema, Struct) and isinstance(value, dict):
         for key, f in schema.fields.items():
             if key in value and value[key] is None:
@@ -291,17 +293,30 @@ def _default(schema: Schema, value) -> None:
             if key not in value and f.has_default:
                 value[key] = copy.deepcopy(f.default)
             if key in value:
-                _default(f.schema, value[key])
+                value[key] = _default(f.schema, value[key])
     elif isinstance(schema, ListOf) and isinstance(value, list):
         for i, item in enumerate(value):
-            if item is None:
-                item = value[i] = _zero(schema.items)
-            _default(schema.items, item)
+            value[i] = _default(schema.items, _zero(schema.items) if item is None else item)
     elif isinstance(schema, MapOf) and isinstance(value, dict):
         for key, item in value.items():
-            if item is None:
-                item = value[key] = _zero(schema.values)
-            _default(schema.values, item)
+            value[key] = _default(schema.values, _zero(schema.values) if item is None else item)
+    elif isinstance(schema, Scalar) and schema.type == "quantity":
+        return _canonical_quantity(value)
+    return value
+
+
+def _canonical_quantity(value):
+    """Quantities are stored as Kubernetes serialises them: canonical strings
+    (`cpu: 1` -> "1", `1000m` -> "1", `1024Mi` -> "1Gi"); unparseable ones are
+    left for type_errors to report."""
+    from .quantity import canonical_quantity
+
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    try:
+        return canonical_quantity(value)
+    except errors.QuantityError:
+        return value
 
 
 def _zero(schema: Schema):
