@@ -59,6 +59,7 @@ def _run_server(args) -> int:
 
     from . import embedded
     from .controlplane.apiserver import ServerConfig, run
+    from .controlplane.apiserver.server import ServeError
     from .controlplane.controllers import ControllerError, ControllerManagerConfig
 
     try:
@@ -83,7 +84,11 @@ def _run_server(args) -> int:
                           components=tuple(components),
                           namespace_finalizer=(args.disable_controllers and
                                                not args.disable_namespace_finalizer))
-    run(config)
+    try:
+        run(config)
+    except ServeError as exc:
+        print(f"supernetes server: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -13,6 +13,7 @@ python-prctl (see `security.py`), which is its own well-tested boundary.
 import ctypes
 import ctypes.util
 import os
+import struct
 
 from . import explain
 
@@ -146,3 +147,138 @@ def setdomainname(name: str) -> None:
     explain.step(f"setdomainname({_quote(name)})")
     raw = name.encode()
     _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
+
+
+# --- bpf(2): only what the cgroup v2 device controller needs ---------------------
+# cgroup v2 has no devices.allow file: device access is decided by an eBPF program
+# of type BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup (runc does the same).
+# bpf(2) has no libc wrapper; its argument is a union (`union bpf_attr`) whose
+# layout per command is fixed by the kernel ABI, packed here by hand. Unused
+# trailing bytes must be zero, which a fresh buffer guarantees.
+
+_SYS_BPF = {"x86_64": 321, "aarch64": 280}.get(os.uname().machine, 321)
+
+BPF_PROG_LOAD = 5
+BPF_PROG_ATTACH = 8
+BPF_PROG_DETACH = 9
+BPF_PROG_GET_FD_BY_ID = 13
+BPF_PROG_QUERY = 16
+BPF_PROG_TYPE_CGROUP_DEVICE = 15
+BPF_CGROUP_DEVICE = 6
+BPF_F_ALLOW_MULTI = 2
+_BPF_ATTACH_NAMES = {BPF_CGROUP_DEVICE: "BPF_CGROUP_DEVICE"}
+_BPF_FLAG_NAMES = {BPF_F_ALLOW_MULTI: "BPF_F_ALLOW_MULTI"}
+_BPF_ATTR_SIZE = 128
+
+
+def _bpf(cmd: int, attr: ctypes.Array, call: str, path: str | None = None) -> int:
+    return _check(_libc.syscall(_SYS_BPF, cmd, attr, ctypes.c_uint(len(attr))), call, path)
+
+
+def bpf_prog_load_cgroup_device(insns: bytes, license: str = "Apache-2.0") -> int:
+    """Load a cgroup device program (raw `struct bpf_insn` bytes); returns its fd.
+
+    On a verifier rejection the error message carries the verifier's log.
+    """
+    explain.step(f"bpf(BPF_PROG_LOAD, {{prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, "
+                 f"insn_cnt={len(insns) // 8}, license={_quote(license)}}})")
+    code = ctypes.create_string_buffer(insns, len(insns))
+    lic = ctypes.create_string_buffer(license.encode())
+    log = ctypes.create_string_buffer(65536)
+    for log_level in (0, 1):
+        attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
+        struct.pack_into("<IIQQIIQ", attr, 0, BPF_PROG_TYPE_CGROUP_DEVICE, len(insns) // 8,
+                         ctypes.addressof(code), ctypes.addressof(lic),
+                         log_level, len(log) if log_level else 0,
+                         ctypes.addressof(log) if log_level else 0)
+        try:
+            return _bpf(BPF_PROG_LOAD, attr, "bpf(BPF_PROG_LOAD)")
+        except OSError as exc:
+            if log_level:
+                verifier = log.value.decode(errors="replace").strip().replace("\n", "; ")
+                raise OSError(exc.errno, f"{exc.strerror}: {verifier}") from None
+    raise AssertionError("unreachable")
+
+
+def bpf_prog_attach(target_fd: int, prog_fd: int, attach_type: int, flags: int = 0,
+                    path: str | None = None) -> None:
+    explain.step(f"bpf(BPF_PROG_ATTACH, {{target_fd=open({_quote(path)}), "
+                 f"attach_bpf_fd={prog_fd}, "
+                 f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}, "
+                 f"attach_flags={flag_names(flags, _BPF_FLAG_NAMES)}}})")
+    attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
+    struct.pack_into("<IIII", attr, 0, target_fd, prog_fd, attach_type, flags)
+    _bpf(BPF_PROG_ATTACH, attr, "bpf(BPF_PROG_ATTACH)", path)
+
+
+def bpf_prog_detach(target_fd: int, prog_fd: int, attach_type: int,
+                    path: str | None = None) -> None:
+    explain.step(f"bpf(BPF_PROG_DETACH, {{target_fd=open({_quote(path)}), "
+                 f"attach_bpf_fd={prog_fd}, "
+                 f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}}})")
+    attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
+    struct.pack_into("<III", attr, 0, target_fd, prog_fd, attach_type)
+    _bpf(BPF_PROG_DETACH, attr, "bpf(BPF_PROG_DETACH)", path)
+
+
+def bpf_prog_query(target_fd: int, attach_type: int, path: str | None = None) -> list[int]:
+    """IDs of the programs attached directly to `target_fd` for `attach_type`."""
+    ids = (ctypes.c_uint32 * 64)()
+    attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
+    struct.pack_into("<IIIIQI", attr, 0, target_fd, attach_type, 0, 0,
+                     ctypes.addressof(ids), len(ids))
+    _bpf(BPF_PROG_QUERY, attr, "bpf(BPF_PROG_QUERY)", path)
+    count = struct.unpack_from("<I", attr, 24)[0]
+    return list(ids[:count])
+
+
+def bpf_prog_get_fd_by_id(prog_id: int) -> int:
+    attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
+    struct.pack_into("<I", attr, 0, prog_id)
+    return _bpf(BPF_PROG_GET_FD_BY_ID, attr, "bpf(BPF_PROG_GET_FD_BY_ID)")
+# --- the new mount API (<linux/mount.h>, Linux 5.2+) -------------------------------------
+# Used where mount(2) cannot express a mount: mount(2) passes its options in one page,
+# so an overlay of many layers with long paths does not fit, while fsconfig() takes
+# one lower dir per call ("lowerdir+", Linux 6.8+). The syscall numbers are the
+# unified ones, the same on x86_64 and aarch64.
+
+FSOPEN_CLOEXEC = 0x1
+FSMOUNT_CLOEXEC = 0x1
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+AT_FDCWD = -100
+_SYS_MOVE_MOUNT, _SYS_FSOPEN, _SYS_FSCONFIG, _SYS_FSMOUNT = 429, 430, 431, 432
+_FSCONFIG_NAMES = {FSCONFIG_SET_FLAG: "FSCONFIG_SET_FLAG",
+                   FSCONFIG_SET_STRING: "FSCONFIG_SET_STRING",
+                   FSCONFIG_CMD_CREATE: "FSCONFIG_CMD_CREATE"}
+
+
+def fsopen(fstype: str, flags: int = FSOPEN_CLOEXEC) -> int:
+    """A filesystem context for `fstype`; configure it with fsconfig(), then fsmount()."""
+    explain.step(f"fsopen({_quote(fstype)}, {'FSOPEN_CLOEXEC' if flags else '0'})")
+    return _check(_libc.syscall(_SYS_FSOPEN, _b(fstype), ctypes.c_uint(flags)), "fsopen")
+
+
+def fsconfig(fd: int, cmd: int, key: str | None = None, value: str | None = None) -> None:
+    explain.step(f"fsconfig({fd}, {_FSCONFIG_NAMES.get(cmd, cmd)}, {_quote(key)}, "
+                 f"{_quote(value)}, 0)")
+    _check(_libc.syscall(_SYS_FSCONFIG, ctypes.c_int(fd), ctypes.c_uint(cmd), _b(key),
+                         _b(value), ctypes.c_int(0)), "fsconfig", key)
+
+
+def fsmount(fd: int, flags: int = FSMOUNT_CLOEXEC, attr_flags: int = 0) -> int:
+    """A detached mount of a created filesystem context; attach it with move_mount()."""
+    explain.step(f"fsmount({fd}, {'FSMOUNT_CLOEXEC' if flags else '0'}, {attr_flags})")
+    return _check(_libc.syscall(_SYS_FSMOUNT, ctypes.c_int(fd), ctypes.c_uint(flags),
+                                ctypes.c_uint(attr_flags)), "fsmount")
+
+
+def move_mount(mount_fd: int, target: str) -> None:
+    """Attach a detached mount (from fsmount) at `target`."""
+    explain.step(f'move_mount({mount_fd}, "", AT_FDCWD, {_quote(target)}, '
+                 "MOVE_MOUNT_F_EMPTY_PATH)")
+    _check(_libc.syscall(_SYS_MOVE_MOUNT, ctypes.c_int(mount_fd), b"", ctypes.c_int(AT_FDCWD),
+                         _b(target), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)),
+           "move_mount", target)

@@ -155,7 +155,8 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         return _collection(ctx, method, verb, view, watching)
     if sub is not None and sub not in ("status", "finalize"):
         return subresources.dispatch(ctx, method, view)
-    if method != "GET" and method != "DELETE" and method not in ("PUT", "PATCH"):
+    if method not in ("GET", "PUT", "PATCH", "DELETE") or (
+            sub is not None and method == "DELETE"):
         raise errors.method_not_allowed(method, request.path)
     authz.authorize(server, ctx.user, verb, rt, namespace, name, sub)
     if method == "GET":
@@ -187,7 +188,8 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
         ctx.field_validation = _field_validation(args)
         _field_manager(args)
         body = _decoded_body(ctx)
-        body_name = body.get("metadata", {}).get("name") if isinstance(body, dict) else None
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        body_name = meta.get("name") if isinstance(meta, dict) else None
         authz.authorize(ctx.server, ctx.user, "create", rt, ctx.namespace,
                         body_name if isinstance(body_name, str) else None, None)
         if rt.namespaced:

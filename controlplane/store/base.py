@@ -69,6 +69,13 @@ class Unavailable(StoreError):
     pass
 
 
+def check_key(key: str) -> str:
+    """Refuse what cannot be a key, in the caller's thread, before any I/O."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"store keys are non-empty strings, not {key!r}")
+    return key
+
+
 @dataclass(frozen=True)
 class KeyValue:
     key: str

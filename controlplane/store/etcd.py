@@ -31,11 +31,13 @@ from .base import (
     Store,
     Unavailable,
     Watch,
+    check_key,
 )
 from .compactor import Compactor
 from .etcd_client import EtcdClient, GatewayError, b64, kv_from, range_end
 from .etcd_watch import Feed, StreamWatch
-from .hub import Hub, OutOfRing
+from .hub import Hub
+from .watcher import OutOfRing
 
 
 class EtcdStore(Store):
@@ -46,8 +48,12 @@ class EtcdStore(Store):
         self._client = EtcdClient(endpoints, timeout)
         self._closed = False
         self._max_pending = max_pending
-        self._hub = Hub(self.revision(), None, ring_size=ring_size, max_pending=max_pending)
-        self._feed = Feed(self._client, self._hub)
+        try:
+            self._hub = Hub(self.revision(), None, ring_size=ring_size, max_pending=max_pending)
+            self._feed = Feed(self._client, self._hub)
+        except BaseException:
+            self._client.close()
+            raise
         self._compactor = None
         if compact_interval > 0:
             self._compactor = Compactor(self, retention=retention, max_revisions=max_revisions,
@@ -87,6 +93,7 @@ class EtcdStore(Store):
     # -- writes ------------------------------------------------------------------
 
     def create(self, key: str, value: bytes) -> int:
+        check_key(key)
         answer = self._txn(key, _compare(key, "CREATE", "EQUAL", 0),
                            {"request_put": {"key": b64(key), "value": b64(value)}})
         if not answer.get("succeeded"):
@@ -94,6 +101,7 @@ class EtcdStore(Store):
         return int(answer["header"]["revision"])
 
     def update(self, key: str, value: bytes, expected_revision: int = 0) -> int:
+        check_key(key)
         answer = self._txn(key, _guard(key, expected_revision),
                            {"request_put": {"key": b64(key), "value": b64(value)}})
         if not answer.get("succeeded"):
@@ -101,6 +109,7 @@ class EtcdStore(Store):
         return int(answer["header"]["revision"])
 
     def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
+        check_key(key)
         answer = self._txn(key, _guard(key, expected_revision),
                            {"request_delete_range": {"key": b64(key), "prev_kv": True}})
         if not answer.get("succeeded"):

@@ -447,3 +447,24 @@ def test_closing_leaves_no_thread_and_no_open_file(store_url, prefix):
         time.sleep(0.05)
     assert threading.active_count() == threads
     assert open_files() <= files
+
+
+def test_a_bad_key_fails_alone_while_other_writes_go_through(store, prefix):
+    results, errors = [], []
+
+    def write(n):
+        try:
+            results.append(store.create(f"{prefix}{n}", b""))
+        except Exception as exc:   # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for bad in (None, "", 42):
+        with pytest.raises(TypeError):
+            store.create(bad, b"")
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.list(prefix)[0]) == 8
