@@ -66,6 +66,7 @@ class HollowKubelet:
         self.client = client
         self.interval = interval
         self.nodes: dict[str, bool] = {}       # name -> alive
+        self.node_ready: dict[str, str] = {}  # name -> the Ready status it posts
         self._ips: dict[str, itertools.count] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -134,6 +135,11 @@ class HollowKubelet:
             if (pod.get("spec") or {}).get("nodeName") == name:
                 self._enqueue(pod)
 
+    def set_node_ready(self, name: str, status: str) -> None:
+        """Post Ready=`status` from now on (a kubelet whose runtime broke posts False)."""
+        self.node_ready[name] = status
+        self._post_ready(name)
+
     def alive(self, name: str) -> bool:
         with self._lock:
             return self.nodes.get(name, False)
@@ -176,7 +182,11 @@ class HollowKubelet:
             others = [c for c in status.get("conditions") or ()
                       if c.get("type") not in ("Ready", "MemoryPressure", "DiskPressure",
                                                "PIDPressure")]
-            status["conditions"] = [*others, _ready_condition(now)]
+            ready = _ready_condition(now)
+            if self.node_ready.get(name, "True") != "True":
+                ready.update(status=self.node_ready[name], reason="KubeletNotReady",
+                             message="container runtime is down")
+            status["conditions"] = [*others, ready]
             try:
                 self.client.replace_status(node)
                 return
@@ -193,7 +203,7 @@ class HollowKubelet:
                     node = self.client.get("v1", "Node", name)
                     ready = [c for c in (node.get("status") or {}).get("conditions") or ()
                              if c.get("type") == "Ready"]
-                    if not ready or ready[0].get("status") != "True":
+                    if not ready or ready[0].get("status") != self.node_ready.get(name, "True"):
                         self._post_ready(name)
                 except ClientError as exc:
                     log.debug("hollow heartbeat for %s: %s", name, exc)
