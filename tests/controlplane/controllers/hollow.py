@@ -334,8 +334,10 @@ def _ready(pod: dict) -> bool:
     return False
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Poll `predicate` until it returns something true; fail after `timeout` seconds."""
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition",
+             explain=None):
+    """Poll `predicate` until it returns something true; fail after `timeout` seconds,
+    saying what `explain()` (if given) sees at that moment."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -347,6 +349,11 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str 
             return value
         if time.monotonic() > deadline:
             detail = f" (last error: {last})" if last else ""
+            if explain is not None:
+                try:
+                    detail += f"\nstate: {explain()}"
+                except ClientError as exc:
+                    detail += f"\nstate unknown: {exc}"
             raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
         time.sleep(interval)
 
