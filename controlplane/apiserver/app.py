@@ -82,9 +82,12 @@ class Server:
             self.components.append(component)
             component.start()
 
+    def stop_components(self) -> None:
+        while self.components:
+            self.components.pop().stop()
+
     def stop(self) -> None:
-        for component in reversed(self.components):
-            component.stop()
+        self.stop_components()
         if self.config.namespace_finalizer:
             self.finalizer.stop()
         self.cacher.stop()
