@@ -174,3 +174,15 @@ def test_daemonset_rollout_status_and_job_wait(kubectl, nodes):
     kubectl.run("wait", "--for=condition=complete", "job/once", "--timeout=90s")
     row = kubectl.run("get", "job", "once", "--no-headers").stdout.split()
     assert "2/2" in row and ("Complete" in row or len(row) == 4)
+
+
+def test_kubectl_delete_cascade_modes(kubectl, nodes):
+    kubectl.create_deployment("web", "--image=nginx:1.25", "--replicas=2")
+    kubectl.run("rollout", "status", "deployment/web", "--timeout=90s")
+    kubectl.run("delete", "deployment", "web", "--cascade=orphan")
+    [rs] = kubectl.json("get", "replicasets", "-l", "app=web")["items"]
+    assert not rs["metadata"].get("ownerReferences")
+    assert len(kubectl.json("get", "pods", "-l", "app=web")["items"]) == 2
+    kubectl.run("delete", "replicaset", rs["metadata"]["name"], "--cascade=foreground",
+                "--wait=true", "--timeout=60s")
+    assert kubectl.json("get", "pods", "-l", "app=web")["items"] == []
