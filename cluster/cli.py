@@ -58,8 +58,7 @@ def _run_server(args) -> int:
     from pathlib import Path
 
     from . import embedded
-    from .controlplane.apiserver import ServerConfig, run
-    from .controlplane.apiserver.server import ServeError
+    from .controlplane.apiserver import ServeError, ServerConfig, run
     from .controlplane.controllers import ControllerError, ControllerManagerConfig
 
     try:

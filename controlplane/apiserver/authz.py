@@ -23,7 +23,8 @@ read from the watch cache, so this check costs no store round trip.
 
 from __future__ import annotations
 
-from . import errors
+from ..api import registry
+from . import errors, objects
 
 READ = frozenset({"get", "list", "watch"})
 NODE_LEASE_NAMESPACE = "kube-node-lease"
@@ -88,17 +89,12 @@ def _node_allows(server, node: str, verb: str, rt, namespace, name, sub, pinned)
 
 
 def _pod_node(server, namespace: str, name: str) -> str | None:
-    from ..api import registry
-    from . import objects
-
     rt = registry.lookup("", "v1", "pods")
     entry = server.cacher.for_type(rt).state.get(objects.key(rt, namespace, name))
     return entry.fields.get("spec.nodeName") if entry is not None else None
 
 
 def _referenced(server, node: str, namespace: str, plural: str, target: str) -> bool:
-    from ..api import registry
-
     rt = registry.lookup("", "v1", "pods")
     cache = server.cacher.for_type(rt)
     for entry in list(cache.state.values()):

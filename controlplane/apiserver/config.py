@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("/var/lib/supernetes")
+
+
+class ServeError(Exception):
+    """The server cannot start: a bad flag or an unusable data dir."""
 DEFAULT_PORT = 6443
 
 

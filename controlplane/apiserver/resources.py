@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..api import schema
+from ..api.errors import FieldError
 from ..store import base as store
 from . import errors, objects, strategy
 
@@ -96,7 +97,6 @@ def check_incoming(ctx: Ctx, obj, *, url_name: str | None) -> dict:
 
 
 def _type_error(path: str, detail: str):
-    from ..api.errors import FieldError
     return FieldError("FieldValueTypeInvalid", path, detail)
 
 
@@ -129,7 +129,6 @@ def create(ctx: Ctx, obj: dict) -> dict:
     meta.pop("managedFields", None)
     generate = meta.get("generateName") if not meta.get("name") else None
     if not meta.get("name") and not generate:
-        from ..api.errors import FieldError
         raise errors.invalid(rt, "", [FieldError(
             "FieldValueRequired", "metadata.name", "name or generateName is required")])
     meta["uid"] = objects.new_uid()
@@ -218,7 +217,6 @@ def finish_update(ctx: Ctx, new: dict, old: dict, *, status_only: bool) -> dict:
     if old_meta.get("deletionTimestamp"):
         added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
         if added:
-            from ..api.errors import FieldError
             raise errors.invalid(rt, old_meta["name"], [FieldError(
                 "FieldValueForbidden", "metadata.finalizers",
                 "no new finalizers can be added if the object is being deleted")])

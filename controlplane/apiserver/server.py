@@ -4,15 +4,20 @@ Why gunicorn with the gthread worker, one worker process:
 - one process, because the watch cache is in memory: two workers would hold
   two caches and two store watches, and a client's list and watch could land
   on caches at different revisions;
-- threads, because a watch is a long-lived response that parks its thread on
-  a condition variable. gthread hands each request to a pool thread while idle
-  keep-alive connections wait in the worker's poller, holding no thread, so
-  open watches (one thread each) never starve other requests as long as the
-  pool is larger than the number of watchers (`--threads`, default 1024; a
-  parked thread costs a small stack and no CPU). The blocking store calls
-  (sqlite3, requests to etcd) release the GIL, and nothing needs monkey
-  patching, as gevent would;
-- gunicorn is a production server with TLS, keep-alive, graceful restarts.
+- threads, because a watch is a long-lived response that parks its thread
+  (the watch cache's thread writes the events, see fanout.py). gthread hands
+  each request to a pool thread while idle keep-alive connections wait in the
+  worker's poller, holding no thread, so open watches (one thread each) never
+  starve other requests as long as the pool is larger than the number of
+  watchers (`--threads`, default 1024; a parked thread costs a small stack and
+  no CPU). The blocking store calls (sqlite3, requests to etcd) release the
+  GIL, and nothing needs monkey patching, as gevent would;
+- gunicorn is a production server with TLS, keep-alive, graceful restarts, and
+  a C HTTP parser (gunicorn-h1c).
+
+Later issues start the scheduler and the controllers in this same worker
+process: they are `Server.components` (app.py), started after the watch cache
+and stopped before it.
 
 The master process binds the socket and forks the worker before any thread
 exists; the worker opens the store and builds the app (`preload_app` off), so
@@ -36,7 +41,7 @@ from .. import kubeconfig
 from ..store import open_store
 from . import pki
 from .app import create_app
-from .config import ServerConfig
+from .config import ServeError, ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +203,6 @@ class _Gunicorn(BaseApplication):
         logging.basicConfig(level=self.config.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return create_app(self.config, open_store(self.config.store))
-
-
-class ServeError(Exception):
-    """The server cannot start: a bad flag or an unusable data dir."""
 
 
 def _check_store_url(url: str) -> None:

@@ -99,12 +99,14 @@ json_values = st.recursive(
     | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.sampled_from(["metadata", "spec", "status", "name", "containers",
-                                       "image", "labels", "kind", "apiVersion", "x"])
+                                       "image", "labels", "kind", "apiVersion", "x",
+                                       "resourceVersion", "finalizers", "replicas",
+                                       "generateName", "target", "annotations"])
                       | st.text(max_size=8), children, max_size=4),
     max_leaves=20)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=json_values, method=st.sampled_from(["POST", "PUT", "PATCH"]),
        target=st.sampled_from(["/api/v1/namespaces/default/pods",
