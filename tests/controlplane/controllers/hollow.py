@@ -100,6 +100,9 @@ class HollowKubelet:
 
     def add_node(self, name: str, **kw) -> dict:
         node = node_body(name, **kw)
+        # Ours before it exists: a pod may be bound to it before this call returns.
+        with self._lock:
+            self.nodes[name] = True
         created = self.client.create(node)
         for _ in range(10):     # controllers write the new node too (taints, pod CIDR)
             created["status"] = node["status"]
@@ -109,8 +112,9 @@ class HollowKubelet:
             except Conflict:
                 created = self.client.get("v1", "Node", name)
         self._renew(name)
-        with self._lock:
-            self.nodes[name] = True
+        for pod in self.pods.cache.list():      # bound while we were registering it
+            if (pod.get("spec") or {}).get("nodeName") == name:
+                self._enqueue(pod)
         return created
 
     def remove_node(self, name: str) -> None:
