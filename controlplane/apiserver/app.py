@@ -24,7 +24,17 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, join, namespaces, views
+from . import (
+    auth,
+    codec,
+    discovery,
+    errors,
+    join,
+    namespaces,
+    serviceaddrs,
+    servicelb,
+    views,
+)
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -53,6 +63,12 @@ class Server:
         # log and exec are proxied to the node agent: a later issue plugs the proxy in.
         self.node_proxy = None
         self.finalizer = namespaces.NamespaceFinalizer(self)
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
+        # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
+        self.service_lb = servicelb.ServiceLB(self)
         # The scheduler and controllers, started in this process once it serves
         # (server.py, from `config.components`).
         self.components: list = []
@@ -75,6 +91,8 @@ class Server:
         namespaces.ensure_built_in(self)
         if self.config.namespace_finalizer:
             self.finalizer.start()
+        self.service_addresses.repair.start()
+        self.service_lb.start()
 
     def start_components(self, kubeconfig_path) -> None:
         for factory in self.config.components:
@@ -88,6 +106,8 @@ class Server:
 
     def stop(self) -> None:
         self.stop_components()
+        self.service_lb.stop()
+        self.service_addresses.repair.stop()
         if self.config.namespace_finalizer:
             self.finalizer.stop()
         self.cacher.stop()

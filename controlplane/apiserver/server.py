@@ -39,7 +39,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from .. import kubeconfig
 from ..store import open_store
-from . import pki
+from . import kubernetes_service, pki
 from .app import create_app
 from .config import ServeError, ServerConfig
 
@@ -148,6 +148,7 @@ def _post_worker_init(config: ServerConfig):
     def hook(worker) -> None:
         server = worker.wsgi.extensions["supernetes"]
         port = worker.sockets[0].getsockname()[1]
+        kubernetes_service.ensure(server, port)
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
@@ -221,7 +222,9 @@ def prepare(config: ServerConfig) -> pki.Pki:
     except OSError as exc:
         raise ServeError(f"cannot use data dir {config.data_dir}: {exc.strerror}") from exc
     config.admin_kubeconfig.unlink(missing_ok=True)
-    return pki.ensure_pki(config.pki_dir, config.advertise_addresses, config.bind)
+    # Pods reach the server at the `kubernetes` Service's address: the first of the CIDR.
+    service_ip = str(next(ipaddress.ip_network(config.service_cidr).hosts()))
+    return pki.ensure_pki(config.pki_dir, (*config.advertise_addresses, service_ip), config.bind)
 
 
 def run(config: ServerConfig) -> None:
