@@ -69,8 +69,8 @@ class Server:
         self.write_hooks = {("", "Service"): self.service_addresses}
         # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
         self.service_lb = servicelb.ServiceLB(self)
-        # Where the scheduler and controllers will start, in this process, once they
-        # exist: `supernetes server` composes them through `Server.components`.
+        # The scheduler and controllers, started in this process once it serves
+        # (server.py, from `config.components`).
         self.components: list = []
         self._deleted_namespaces: dict[str, float] = {}
 
@@ -89,18 +89,27 @@ class Server:
     def start(self) -> None:
         self.cacher.start()
         namespaces.ensure_built_in(self)
-        self.finalizer.start()
+        if self.config.namespace_finalizer:
+            self.finalizer.start()
         self.service_addresses.repair.start()
         self.service_lb.start()
-        for component in self.components:
+
+    def start_components(self, kubeconfig_path) -> None:
+        for factory in self.config.components:
+            component = factory(kubeconfig_path)
+            self.components.append(component)
             component.start()
 
+    def stop_components(self) -> None:
+        while self.components:
+            self.components.pop().stop()
+
     def stop(self) -> None:
-        for component in reversed(self.components):
-            component.stop()
+        self.stop_components()
         self.service_lb.stop()
         self.service_addresses.repair.stop()
-        self.finalizer.stop()
+        if self.config.namespace_finalizer:
+            self.finalizer.stop()
         self.cacher.stop()
 
 

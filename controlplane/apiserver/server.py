@@ -121,6 +121,19 @@ class Worker(ThreadWorker):
 
     def handle_exit(self, sig, frame):
         server = getattr(self.wsgi, "extensions", {}).get("supernetes")
+        if server is None or not server.components:
+            self._stop_serving(server, sig, frame)
+            return
+        # The embedded scheduler and controllers stop first, while this worker still
+        # serves, so they can release their Leases (a peer server takes over at once
+        # instead of after the Lease expires). Not in the signal handler itself: the
+        # main thread must go on accepting their requests meanwhile.
+        def components_then_serving():
+            server.stop_components()
+            self._stop_serving(server, sig, frame)
+        threading.Thread(target=components_then_serving, daemon=True).start()
+
+    def _stop_serving(self, server, sig, frame):
         if server is not None:
             server.cacher.stopped.set()
             threading.Thread(target=server.cacher.stop, daemon=True).start()
@@ -139,6 +152,7 @@ def _post_worker_init(config: ServerConfig):
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
+        server.start_components(config.admin_kubeconfig)
     return hook
 
 
