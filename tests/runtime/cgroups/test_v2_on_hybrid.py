@@ -18,6 +18,7 @@ import pytest
 
 from supernetes.runtime.cgroups import factory
 from supernetes.runtime.cgroups.base import DeviceRule, Resources
+from supernetes.runtime.cgroups.paths import own_cgroups
 
 UNIFIED = "/sys/fs/cgroup/unified"
 
@@ -30,16 +31,25 @@ pytestmark = [
 
 @pytest.fixture
 def unified(reap):
-    manager = factory.new_manager(f"sn-cg-{os.urandom(4).hex()}", root=UNIFIED)
+    # An empty parent of our own below this process's cgroup: on cgroup2 a cgroup
+    # holding processes (the test session's helpers, servers...) cannot hand
+    # controllers down, and the driver rightly refuses to place children there.
+    own = own_cgroups().get("", "/")
+    parent = f"{own.rstrip('/')}/sn-hyb-{os.urandom(4).hex()}"
+    os.mkdir(f"{UNIFIED}{parent}")
+    manager = factory.new_manager("ctr", parent=parent, root=UNIFIED)
     assert manager.version == 2
-    manager.create()
-    yield manager
-    if manager.frozen():
-        manager.thaw()
-    pids = manager.pids()
-    manager.kill()
-    reap(pids)
-    manager.destroy()
+    try:
+        manager.create()
+        yield manager
+        if manager.frozen():
+            manager.thaw()
+        pids = manager.pids()
+        manager.kill()
+        reap(pids)
+        manager.destroy()
+    finally:
+        os.rmdir(f"{UNIFIED}{parent}")
 
 
 def test_freeze_and_thaw_on_the_unified_hierarchy(unified, spawn, tmp_path, wait_for):
