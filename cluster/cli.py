@@ -6,12 +6,108 @@ import sys
 from . import __version__
 
 
+def _add_server(subparsers) -> None:
+    server = subparsers.add_parser(
+        "server", help="run the control plane: the API server over HTTPS",
+        description="Run the API server (HTTPS, Kubernetes-compatible). On first start it "
+                    "makes a CA, a serving certificate and tokens under the data dir; the "
+                    "admin kubeconfig DATA_DIR/admin.kubeconfig appears once it serves.")
+    server.add_argument("--data-dir", default="/var/lib/supernetes",
+                        help="certificates, tokens, kubeconfigs, the SQLite store "
+                             "(default: %(default)s)")
+    server.add_argument("--store", default=None,
+                        help="sqlite:///PATH or etcd://HOST:PORT[,HOST:PORT] "
+                             "(default: sqlite:///DATA_DIR/state.db)")
+    server.add_argument("--bind", default="0.0.0.0", help="address to listen on "
+                                                          "(default: %(default)s)")
+    server.add_argument("--port", type=int, default=6443,
+                        help="HTTPS port, 0 for any free port (default: %(default)s)")
+    server.add_argument("--advertise-address", action="append", default=[],
+                        help="a name or address clients use to reach this server (for the "
+                             "certificate and kubeconfigs); repeatable")
+    server.add_argument("--threads", type=int, default=1024,
+                        help="request threads; each open watch holds one "
+                             "(default: %(default)s)")
+    server.add_argument("--bookmark-interval", type=float, default=60.0,
+                        help="seconds between watch bookmarks (default: %(default)s)")
+    server.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    server.add_argument("--access-log", action="store_true", help="log every request")
+    server.set_defaults(func=_run_server)
+
+
+def _run_server(args) -> int:
+    from pathlib import Path
+
+    from .controlplane.apiserver import ServerConfig, run
+
+    config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
+                          port=args.port, advertise_addresses=tuple(args.advertise_address),
+                          threads=args.threads, bookmark_interval=args.bookmark_interval,
+                          log_level=args.log_level,
+                          access_log=args.access_log)
+    run(config)
+    return 0
+
+
+def _add_scheduler(subparsers) -> None:
+    scheduler = subparsers.add_parser(
+        "scheduler", help="run the scheduler against an API server",
+        description="Bind pending pods to nodes, as its own process against a (remote) API "
+                    "server. `supernetes server` runs the same scheduler in-process.")
+    scheduler.add_argument("--kubeconfig", default=None,
+                           help="kubeconfig to reach the API server (default: $KUBECONFIG, "
+                                "then ~/.kube/config)")
+    scheduler.add_argument("--config", default=None, metavar="FILE",
+                           help="a KubeSchedulerConfiguration file (profiles, plugins, weights)")
+    scheduler.add_argument("--parallelism", type=int, default=None,
+                           help="concurrent binding requests (default: 16)")
+    scheduler.add_argument("--leader-elect", action="store_true", default=None,
+                           help="take the kube-system/kube-scheduler Lease first, so that only "
+                                "one of several schedulers acts")
+    scheduler.add_argument("--log-level", default="info",
+                           choices=["debug", "info", "warning", "error"])
+    scheduler.set_defaults(func=_run_scheduler)
+
+
+def _run_scheduler(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .controlplane.client import ClientError
+    from .controlplane.scheduler import SchedulerConfig, SchedulerError, run
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
+    overrides = dict(kubeconfig=args.kubeconfig, parallelism=args.parallelism,
+                     leader_elect=args.leader_elect)
+    try:
+        if args.config:
+            config = SchedulerConfig.load(args.config, **overrides)
+        else:
+            config = SchedulerConfig.from_document({}, **overrides)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run(config, stop=stop)
+    except (SchedulerError, ClientError) as exc:
+        print(f"supernetes scheduler: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="supernetes", description=__doc__)
     parser.add_argument("--version", action="version", version=f"supernetes {__version__}")
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    subparsers = parser.add_subparsers(dest="command")
+    _add_server(subparsers)
+    _add_scheduler(subparsers)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return args.func(args)
 
 
 if __name__ == "__main__":

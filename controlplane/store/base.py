@@ -17,7 +17,12 @@ Errors (all `StoreError`):
     +-- KeyNotFound      update()/delete() of a key that does not exist
     +-- RevisionConflict update()/delete() whose expected revision is stale
     +-- Compacted        watch() or list() at a revision older than what is kept
+    +-- FutureRevision   list() at a revision the store has not reached yet
     +-- Unavailable      the backend cannot be reached (etcd down, disk error)
+
+Compaction follows etcd exactly: after compact(C) the state at C stays readable
+(list at revision >= C works, below raises Compacted) and so do the events from C
+on (watch from revision >= C - 1 works, below raises Compacted).
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ class Compacted(StoreError):
         self.compacted = compacted
 
 
+class FutureRevision(StoreError):
+    def __init__(self, requested: int, current: int):
+        super().__init__(f"revision {requested} is newer than the store (current {current})")
+        self.requested = requested
+        self.current = current
+
+
 class Unavailable(StoreError):
     pass
 
@@ -80,10 +92,34 @@ class Event:
 
 
 class Watch(abc.ABC):
-    """An open watch: iterate to receive events; close() from any thread ends it."""
+    """An open watch: iterate to receive events; close() from any thread ends it.
+
+    Iteration ends when the watch (or its store) is closed. It raises Compacted when
+    the watch fell so far behind that the events it still needs are gone (the API
+    server answers 410 Gone and the client relists), Unavailable when the backend
+    was lost.
+
+    `next(timeout)` is the same stream with a deadline, for callers that must act
+    while no event comes (an API server sending bookmarks or honouring
+    `timeoutSeconds`); `revision` says how far the stream is known to be complete.
+    """
+
+    def __iter__(self) -> Iterator[Event]:
+        while (event := self.next()) is not None:
+            yield event
 
     @abc.abstractmethod
-    def __iter__(self) -> Iterator[Event]: ...
+    def next(self, timeout: float | None = None) -> Event | None:
+        """The next event; None when `timeout` seconds pass first or the watch is closed."""
+
+    @property
+    @abc.abstractmethod
+    def revision(self) -> int:
+        """Every event at or below this revision has been returned (a bookmark is safe)."""
+
+    @property
+    @abc.abstractmethod
+    def closed(self) -> bool: ...
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -102,7 +138,8 @@ class Store(abc.ABC):
 
         Read at `revision` (0 = current) and return (items, revision read at), so a
         paginated list stays one consistent snapshot. Raises Compacted when
-        `revision` is older than the oldest kept.
+        `revision` is older than the oldest kept, FutureRevision when it is newer
+        than the store.
         """
 
     @abc.abstractmethod
@@ -118,13 +155,18 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
-        """Delete `key` (guarded like update). Returns (revision, last value)."""
+        """Delete `key` (guarded like update).
+
+        Returns (revision of the delete, the key as it was before it).
+        """
 
     @abc.abstractmethod
     def watch(self, prefix: str, from_revision: int) -> Watch:
         """Every event under `prefix` with revision > `from_revision`, then live ones.
 
-        Raises Compacted when events after `from_revision` are no longer kept.
+        Raises Compacted when events after `from_revision` are no longer kept. To
+        watch only what happens from now on, pass `revision()` (or the revision a
+        list returned, which is how an informer avoids a gap between list and watch).
         """
 
     @abc.abstractmethod
@@ -133,7 +175,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def compact(self, revision: int) -> None:
-        """Forget history at and below `revision` (current values are kept)."""
+        """Forget history older than `revision`; current values are kept.
+
+        Afterwards list() below `revision` and watch() from below `revision - 1`
+        raise Compacted. Compacting to a revision at or below an earlier compaction
+        does nothing; a revision newer than the store raises FutureRevision.
+        """
 
     @abc.abstractmethod
     def close(self) -> None: ...

@@ -1,0 +1,47 @@
+"""The API server's configuration: one object, filled by `supernetes server`'s flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("/var/lib/supernetes")
+DEFAULT_PORT = 6443
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    store_url: str | None = None          # default: sqlite:///<data_dir>/state.db
+    bind: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    # Extra names and addresses clients use to reach us: they go into the serving
+    # certificate's SANs, and the first one into the kubeconfigs.
+    advertise_addresses: tuple[str, ...] = ()
+    # One pool thread per open watch plus the ones serving requests: size it for
+    # every node agent and controller watching at once.
+    threads: int = 1024
+    watch_cache_capacity: int = 4096      # events kept per resource type
+    bookmark_interval: float = 60.0       # seconds between watch bookmarks
+    log_level: str = "info"
+    access_log: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.data_dir = Path(self.data_dir)
+
+    @property
+    def store(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'state.db'}"
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.data_dir / "admin.kubeconfig"
+
+    @property
+    def viewer_kubeconfig(self) -> Path:
+        return self.data_dir / "viewer.kubeconfig"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"

@@ -1,0 +1,197 @@
+"""Subresources that are not just "the status part": scale, binding, eviction,
+namespace finalize, and the seam for log and exec.
+
+    {deployments,replicasets}/scale   GET/PUT/PATCH an autoscaling/v1 Scale that
+                                      reads and writes the parent's spec.replicas
+    pods/binding                      POST a Binding: the scheduler sets spec.nodeName
+                                      (once: a bound pod is a 409) and PodScheduled
+    pods/eviction                     POST an Eviction: a graceful delete
+    namespaces/finalize               PUT: replace spec.finalizers (the namespace
+                                      lifecycle removes "kubernetes" this way)
+    pods/log, pods/exec               proxied to the node agent; until a node
+                                      agent serves them, `server.node_proxy` is None
+                                      and they answer 503
+
+Also here: namespace admission for creates (the namespace must exist and not
+be terminating), as Kubernetes' NamespaceLifecycle plugin does.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from ..api import registry
+from . import authz, codec, errors, objects, patching, resources, strategy
+
+
+def admit_namespace(ctx: resources.Ctx) -> None:
+    ns_rt = registry.lookup("", "v1", "namespaces")
+    entry = ctx.server.cacher.namespace_exists(ns_rt, ctx.namespace)
+    if entry is None:
+        # The cache may be a few milliseconds behind a namespace just created.
+        kv = ctx.store.get(objects.key(ns_rt, None, ctx.namespace))
+        if kv is None:
+            raise errors.not_found(ns_rt, ctx.namespace)
+        ns_obj = codec.loads(kv.value)
+    else:
+        ns_obj = entry.object() if entry.fields.get("status.phase") == "Terminating" else {}
+    if ns_obj and strategy.namespace_terminating(ns_obj):
+        raise errors.ApiError(403, "Forbidden",
+                              f'{ctx.rt.plural} "{ctx.name or ""}" is forbidden: unable to '
+                              f"create new content in namespace {ctx.namespace} because it "
+                              f"is being terminated",
+                              {"kind": ctx.rt.plural, "causes": [{
+                                  "reason": "NamespaceTerminating",
+                                  "message": f"namespace {ctx.namespace} is being "
+                                             f"terminated", "field": "metadata.namespace"}]})
+
+
+def dispatch(ctx: resources.Ctx, method: str, view):
+    from .views import _decoded_body, _field_validation, respond
+
+    sub = ctx.sub
+    verb = authz.verb_of(method, False, False)
+    authz.authorize(ctx.server, ctx.user, verb, ctx.rt, ctx.namespace, ctx.name, sub)
+    if sub == "scale":
+        if method == "GET":
+            return respond(scale_of(ctx, resources.get(ctx)), 200, ctx)
+        ctx.field_validation = _field_validation(ctx.args)
+        if method == "PUT":
+            return respond(set_scale(ctx, _decoded_body(ctx)), 200, ctx)
+        if method == "PATCH":
+            return respond(patch_scale(ctx), 200, ctx)
+    elif sub == "binding" and method == "POST":
+        return respond(bind(ctx, _decoded_body(ctx)), 201, ctx)
+    elif sub == "eviction" and method == "POST":
+        _decoded_body(ctx)
+        resources.delete(ctx, resources.DeleteOptions())
+        return respond(errors.success(ctx.rt, ctx.name), 201, ctx)
+    elif sub in ("log", "exec", "attach", "portforward", "proxy"):
+        proxy = ctx.server.node_proxy
+        if proxy is None:
+            raise errors.unavailable(f"pods/{sub} is served by the node agent, and no node "
+                                     f"agent proxy is configured")
+        return proxy(ctx, request)
+    raise errors.method_not_allowed(method, request.path)
+
+
+# -- scale ----------------------------------------------------------------------------
+
+def _selector_text(obj: dict) -> str:
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or ():
+        values = ",".join(expr.get("values") or ())
+        op = expr.get("operator")
+        if op == "Exists":
+            parts.append(expr["key"])
+        elif op == "DoesNotExist":
+            parts.append("!" + expr["key"])
+        else:
+            parts.append(f"{expr['key']} {op.lower()} ({values})")
+    return ",".join(parts)
+
+
+def scale_of(ctx: resources.Ctx, obj: dict) -> dict:
+    meta = obj["metadata"]
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                              "creationTimestamp") if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": _selector_text(obj)}}
+
+
+def _write_replicas(ctx: resources.Ctx, replicas, expected_rv: int | None) -> dict:
+    from ..api.errors import FieldError
+
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise errors.invalid(ctx.rt, ctx.name, [FieldError(
+            "FieldValueInvalid", "spec.replicas", "must be greater than or equal to 0",
+            replicas)])
+
+    def change(old: dict) -> dict:
+        new = objects.decode_stored(objects.encode_for_store(old), 0)
+        new.setdefault("spec", {})["replicas"] = replicas
+        return resources.finish_update(ctx, new, old, status_only=False)
+
+    obj, _ = resources.update_loop(ctx, change, expected_rv=expected_rv)
+    return scale_of(ctx, obj)
+
+
+def set_scale(ctx: resources.Ctx, body) -> dict:
+    if not isinstance(body, dict) or body.get("kind") not in (None, "Scale"):
+        raise errors.bad_request("the body must be an autoscaling/v1 Scale")
+    meta = body.get("metadata") or {}
+    expected = objects.parse_revision(meta.get("resourceVersion"))
+    return _write_replicas(ctx, (body.get("spec") or {}).get("replicas"), expected)
+
+
+def patch_scale(ctx: resources.Ctx) -> dict:
+    from .views import _body
+
+    data, content_type = _body()
+    kind = codec.media_type(content_type)
+    current = scale_of(ctx, resources.get(ctx))
+    patch_doc = codec.decode(data, kind)
+    # A Scale has no merge keys: a strategic patch of it is a merge patch.
+    flavour = patching.MERGE_PATCH if kind == patching.STRATEGIC else kind
+    if flavour not in patching.SUPPORTED:
+        raise errors.unsupported_media_type(kind)
+    scaled = patching._apply(ctx.rt, flavour, current, patch_doc)
+    expected = objects.parse_revision((scaled.get("metadata") or {}).get("resourceVersion")) \
+        if isinstance(patch_doc, dict) and "resourceVersion" in (
+            patch_doc.get("metadata") or {}) else None
+    return _write_replicas(ctx, (scaled.get("spec") or {}).get("replicas"), expected)
+
+
+# -- binding ------------------------------------------------------------------------------
+
+def bind(ctx: resources.Ctx, body) -> dict:
+    if not isinstance(body, dict) or body.get("kind") not in (None, "Binding"):
+        raise errors.bad_request("the body must be a v1 Binding")
+    target = body.get("target") or {}
+    node = target.get("name")
+    if not node or not isinstance(node, str):
+        from ..api.errors import FieldError
+        raise errors.invalid(ctx.rt, ctx.name, [FieldError(
+            "FieldValueRequired", "target.name", "a node name is required")])
+    body_name = (body.get("metadata") or {}).get("name")
+    if body_name and body_name != ctx.name:
+        raise errors.bad_request(f"the name of the object ({body_name}) does not match the "
+                                 f"name on the URL ({ctx.name})")
+
+    def change(old: dict) -> dict:
+        spec = old.setdefault("spec", {})
+        if old["metadata"].get("deletionTimestamp"):
+            raise errors.conflict(ctx.rt, ctx.name, "pod is being deleted, cannot be assigned "
+                                                    "to a host")
+        if spec.get("nodeName"):
+            raise errors.conflict(ctx.rt, ctx.name, f"pod {ctx.name} is already assigned to "
+                                                    f"node \"{spec['nodeName']}\"")
+        spec["nodeName"] = node
+        status = old.setdefault("status", {})
+        conditions = [c for c in status.get("conditions") or ()
+                      if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True",
+                           "lastProbeTime": None, "lastTransitionTime": objects.now()})
+        status["conditions"] = conditions
+        return old
+
+    resources.update_loop(ctx, change)
+    return errors.success(ctx.rt, ctx.name)
+
+
+# -- namespace finalize ---------------------------------------------------------------------
+
+def finalize(ctx: resources.Ctx, body) -> dict:
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body must be a Namespace")
+    finalizers = (body.get("spec") or {}).get("finalizers") or []
+
+    def change(old: dict) -> dict:
+        old.setdefault("spec", {})["finalizers"] = list(finalizers)
+        return old
+
+    obj, _ = resources.update_loop(ctx, change)
+    return obj

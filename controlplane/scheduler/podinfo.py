@@ -1,0 +1,96 @@
+"""A pod, read once into what scheduling needs, so no plugin walks the pod dict again.
+
+`PodInfo.shape` is the part of the pod that node-static filters depend on (node
+selector, required node affinity, tolerations): pods of one shape - the replicas of
+one Deployment - share the masks those filters compute (`framework.Framework`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .resources import CPU, MEMORY, host_ports, pod_requests
+
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+def controller_uid(meta: dict) -> str | None:
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ref.get("uid") or f"{ref.get('kind')}/{ref.get('name')}"
+    return None
+
+
+@dataclass(slots=True, eq=False)
+class PodInfo:
+    key: str                                  # "namespace/name"
+    namespace: str
+    name: str
+    uid: str
+    scheduler_name: str
+    priority: int
+    preemption_never: bool
+    requests: dict[str, int]                  # effective requests, table units
+    nonzero: tuple[int, int]                  # cpu, memory with 100m / 200Mi defaults
+    ports: list[tuple[str, str, int]]         # (hostIP, protocol, hostPort)
+    node_selector: dict[str, str]
+    required_terms: list[dict] | None         # nodeSelectorTerms, ORed; None = no affinity
+    preferred_terms: list[dict]               # [{weight, preference}]
+    tolerations: list[dict]
+    owner: str | None                         # controller ownerReference uid
+    node_name: str
+    phase: str
+    deleting: bool
+    shape: str = field(default="")
+    raw: dict | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_pod(cls, pod: dict) -> PodInfo:
+        """Read a Pod object. Raises PodSpecError for requests that are not quantities."""
+        meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+        namespace = meta.get("namespace") or "default"
+        nonzero = pod_requests(spec, non_missing=True)
+        affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+        required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+        info = cls(
+            key=f"{namespace}/{meta['name']}",
+            namespace=namespace,
+            name=meta["name"],
+            uid=meta.get("uid", ""),
+            scheduler_name=spec.get("schedulerName") or "default-scheduler",
+            priority=int(spec.get("priority") or 0),
+            preemption_never=spec.get("preemptionPolicy") == "Never",
+            requests=pod_requests(spec),
+            nonzero=(nonzero.get(CPU, 0), nonzero.get(MEMORY, 0)),
+            ports=host_ports(spec),
+            node_selector=dict(spec.get("nodeSelector") or {}),
+            required_terms=(required or {}).get("nodeSelectorTerms") if required else None,
+            preferred_terms=list(
+                affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or ()),
+            tolerations=list(spec.get("tolerations") or ()),
+            owner=controller_uid(meta),
+            node_name=spec.get("nodeName") or "",
+            phase=status.get("phase") or "",
+            deleting=bool(meta.get("deletionTimestamp")),
+            raw=pod,
+        )
+        info.shape = json.dumps(
+            [info.node_selector, info.required_terms, info.tolerations],
+            sort_keys=True, separators=(",", ":"))
+        return info
+
+    @classmethod
+    def identity(cls, pod: dict) -> PodInfo:
+        """Only who the pod is, for reporting on a pod whose spec cannot be read."""
+        meta = pod["metadata"]
+        namespace = meta.get("namespace") or "default"
+        return cls(key=f"{namespace}/{meta['name']}", namespace=namespace, name=meta["name"],
+                   uid=meta.get("uid", ""), scheduler_name="", priority=0,
+                   preemption_never=False, requests={}, nonzero=(0, 0), ports=[],
+                   node_selector={}, required_terms=None, preferred_terms=[], tolerations=[],
+                   owner=None, node_name="", phase="", deleting=False)
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES

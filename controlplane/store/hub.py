@@ -1,0 +1,298 @@
+"""In-process watch fan-out: one publisher, many watchers, no polling.
+
+A backend publishes every committed change exactly once, in revision order (the
+SQLite writer after each group commit; for etcd, the thread that reads the one
+whole-keyspace watch stream). The hub keeps the most recent events in a ring and
+hands each event to the watchers whose prefix matches it; only those watchers are
+woken, so hundreds of idle watchers cost nothing per write.
+
+A watcher starting from revision R registers under the hub's lock and learns D,
+the last revision published. Events after D reach it by push; the events in
+(R, D] it replays first, from the ring when the ring still holds them, otherwise
+from the backend's history (SQLite's change log, read in pages). That split at D
+is what makes a watch gapless and duplicate-free while writes go on. A watcher
+whose consumer stops reading is not allowed to hoard events: past `max_pending`
+it drops its queue and, once the consumer comes back, replays again from the last
+revision it returned, exactly like a new watcher.
+
+    Hub ──push──▶ QueueWatch (deque + condition) ◀── next(timeout) ── API thread
+     ▲                 │ replay (R, D]
+     │ publish         ▼
+    backend       ring │ history(prefix, after, upto, limit)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from .base import Compacted, Event, StoreError, Unavailable, Watch
+
+# (prefix, after, upto, limit) -> up to `limit` events under prefix with
+# after < revision <= upto, in order; raises Compacted when they are gone.
+History = Callable[[str, int, int, int], list[Event]]
+
+HISTORY_PAGE = 1000
+
+
+class OutOfRing(Exception):
+    """The ring no longer holds the start of a watch and the hub has no history."""
+
+    def __init__(self, floor: int):
+        super().__init__(f"the watch ring starts after revision {floor}")
+        self.floor = floor
+
+
+class Hub:
+    def __init__(self, revision: int, history: History | None = None, *,
+                 ring_size: int = 4096, max_pending: int = 10_000):
+        self._lock = threading.Lock()
+        self._history = history
+        self._ring: deque[Event] = deque()
+        self._ring_size = ring_size
+        self.max_pending = max_pending
+        self._floor = revision        # the ring holds every event newer than this
+        self._revision = revision     # the last revision published
+        self.delivered = revision     # every event up to here has been pushed
+        # prefix -> watchers; replaced, never mutated, so publish() reads it unlocked
+        self._by_prefix: dict[str, tuple[QueueWatch, ...]] = {}
+        self._closed = False
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    def publish(self, events: list[Event], revision: int) -> None:
+        """Hand out `events` (all newer than anything published before)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._ring.extend(events)
+            while len(self._ring) > self._ring_size:
+                self._floor = self._ring.popleft().kv.mod_revision
+            self._revision = revision
+            groups = self._by_prefix
+        batches: dict[QueueWatch, list[Event]] = {}
+        for event in events:
+            key = event.kv.key
+            for prefix, watchers in groups.items():
+                if key.startswith(prefix):
+                    for watcher in watchers:
+                        batches.setdefault(watcher, []).append(event)
+        for watcher, batch in batches.items():
+            watcher._push(batch)
+        self.delivered = revision
+
+    def compacted(self, revision: int) -> None:
+        """The backend forgot history older than `revision`: so does the ring."""
+        with self._lock:
+            floor = revision - 1
+            if floor > self._floor:
+                self._floor = floor
+                while self._ring and self._ring[0].kv.mod_revision <= floor:
+                    self._ring.popleft()
+
+    def reset(self, revision: int, error: Exception) -> None:
+        """Continuity is lost (etcd compacted while we were disconnected): fail every
+        watcher with `error` and start over at `revision`."""
+        with self._lock:
+            watchers = [w for group in self._by_prefix.values() for w in group]
+            self._by_prefix = {}
+            self._ring.clear()
+            self._floor = self._revision = self.delivered = revision
+        for watcher in watchers:
+            watcher._fail(error)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            watchers = [w for group in self._by_prefix.values() for w in group]
+            self._by_prefix = {}
+        for watcher in watchers:
+            watcher.close()
+
+    def watch(self, prefix: str, from_revision: int) -> QueueWatch:
+        watcher = QueueWatch(self, prefix, from_revision)
+        watcher._attach()
+        return watcher
+
+    # -- used by QueueWatch ------------------------------------------------------
+
+    def _register(self, watcher: QueueWatch) -> tuple[int, list[Event] | None]:
+        """Register and return (D, the ring's events in (position, D]) or (D, None)
+        when the ring does not reach back that far."""
+        after, prefix = watcher._position, watcher.prefix
+        with self._lock:
+            if self._closed:
+                raise Unavailable("store is closed")
+            upto = self._revision
+            if after < self._floor and self._history is None:
+                raise OutOfRing(self._floor)
+            group = self._by_prefix.get(prefix, ())
+            self._by_prefix = {**self._by_prefix, prefix: (*group, watcher)}
+            if after < self._floor:
+                return upto, None
+            replay = []
+            for event in reversed(self._ring):
+                if event.kv.mod_revision <= after:
+                    break
+                if event.kv.key.startswith(prefix):
+                    replay.append(event)
+            replay.reverse()
+            return upto, replay
+
+    def _unregister(self, watcher: QueueWatch) -> None:
+        with self._lock:
+            group = tuple(w for w in self._by_prefix.get(watcher.prefix, ()) if w is not watcher)
+            by_prefix = dict(self._by_prefix)
+            if group:
+                by_prefix[watcher.prefix] = group
+            else:
+                by_prefix.pop(watcher.prefix, None)
+            self._by_prefix = by_prefix
+
+    def _read_history(self, prefix: str, after: int, upto: int) -> list[Event]:
+        assert self._history is not None
+        return self._history(prefix, after, upto, HISTORY_PAGE)
+
+
+class QueueWatch(Watch):
+    """A watcher fed by a Hub (or by any source calling _push/_fail)."""
+
+    def __init__(self, hub: Hub | None, prefix: str, from_revision: int):
+        self._hub = hub
+        self.prefix = prefix
+        self._cond = threading.Condition()
+        self._replay: deque[Event] = deque()   # (start, replay_upto], replayed first
+        self._replay_upto = 0                  # > position: more to read from history
+        self._pending: deque[Event] = deque()  # pushed live events, newer than replay
+        self._position = from_revision         # the last revision handed out
+        self._lagged = False
+        self._closed = False
+        self._error: Exception | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def revision(self) -> int:
+        with self._cond:
+            busy = self._replay or self._pending or self._lagged or \
+                self._replay_upto > self._position
+            if busy or self._hub is None:
+                return self._position
+            return max(self._position, self._hub.delivered)
+
+    def next(self, timeout: float | None = None) -> Event | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._cond:
+                while True:
+                    if self._error is not None:
+                        raise self._error
+                    if self._closed:
+                        return None
+                    event = self._pop()
+                    if event is not None:
+                        return event
+                    if self._lagged or self._replay_upto > self._position:
+                        break       # replay needs I/O: done below, outside the lock
+                    if deadline is None:
+                        self._cond.wait()
+                    else:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return None
+                        self._cond.wait(remaining)
+            try:
+                if self._lagged:
+                    self._reattach()
+                else:
+                    self._read_more_history()
+            except StoreError as exc:
+                self._fail(exc)     # every later next() raises it too
+                self.close()
+                raise
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._hub is not None:
+            self._hub._unregister(self)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _pop(self) -> Event | None:
+        while True:
+            if self._replay:
+                event = self._replay.popleft()
+            elif self._replay_upto > self._position:
+                return None     # live events wait until the history is replayed
+            elif self._pending:
+                event = self._pending.popleft()
+            else:
+                return None
+            # Skips live events at or below a start revision in the future.
+            if event.kv.mod_revision > self._position:
+                self._position = event.kv.mod_revision
+                return event
+
+    def _attach(self) -> None:
+        """Register at the hub and queue the replay of (position, D]."""
+        assert self._hub is not None
+        upto, replay = self._hub._register(self)
+        try:
+            if replay is None:
+                replay = self._hub._read_history(self.prefix, self._position, upto)
+                more_upto = upto if len(replay) >= HISTORY_PAGE else 0
+            else:
+                more_upto = 0
+        except BaseException:
+            self._hub._unregister(self)
+            raise
+        with self._cond:
+            self._replay.extend(replay)
+            self._replay_upto = more_upto
+
+    def _read_more_history(self) -> None:
+        assert self._hub is not None
+        page = self._hub._read_history(self.prefix, self._position, self._replay_upto)
+        with self._cond:
+            self._replay.extend(page)
+            if len(page) < HISTORY_PAGE:
+                self._replay_upto = 0
+
+    def _reattach(self) -> None:
+        assert self._hub is not None
+        self._hub._unregister(self)
+        with self._cond:
+            self._lagged = False
+            self._pending.clear()
+            self._replay.clear()
+            self._replay_upto = 0
+        try:
+            self._attach()
+        except OutOfRing as exc:
+            # Without a history to replay from, a consumer this slow must relist.
+            raise Compacted(self._position, exc.floor + 1) from None
+
+    def _push(self, events: list[Event]) -> None:
+        with self._cond:
+            if self._closed or self._lagged:
+                return
+            if self._hub is not None and len(self._pending) + len(events) > self._hub.max_pending:
+                self._lagged = True
+                self._pending.clear()
+            else:
+                self._pending.extend(events)
+            self._cond.notify()
+
+    def _fail(self, error: Exception) -> None:
+        with self._cond:
+            if self._error is None:
+                self._error = error
+            self._cond.notify_all()

@@ -1,0 +1,225 @@
+"""Group commit: the one thread that writes the SQLite store.
+
+Callers (API server threads) queue an operation and block until it is durable.
+The writer takes everything queued, applies it in one transaction in which each
+successful change takes the next revision, COMMITs (one WAL fsync for the whole
+batch), and only then wakes the callers and hands the batch's events to the
+watch hub. While one batch is being fsynced the next one queues up, so batching
+needs no timer and adds no latency when the store is idle.
+
+An operation that fails its own check (KeyExists, RevisionConflict...) fails alone
+and takes no revision; a failing COMMIT (disk full, I/O error) fails the whole
+batch with Unavailable and nothing of it is acknowledged.
+
+Maintenance (WAL checkpoint, handing free pages back) runs on this thread too,
+between batches, because SQLite cannot checkpoint inside a transaction and this
+connection is the only one that writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+
+from .base import (
+    Event,
+    FutureRevision,
+    KeyExists,
+    KeyNotFound,
+    KeyValue,
+    RevisionConflict,
+    StoreError,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1024
+COMPACT_CHUNK = 5000   # log rows deleted per transaction, so writes interleave
+
+Publish = Callable[[list[Event], int], None]
+
+
+class _Op:
+    __slots__ = ("kind", "key", "value", "expected", "result", "error", "done")
+
+    def __init__(self, kind: str, key: str, value: bytes, expected: int):
+        self.kind = kind
+        self.key = key
+        self.value = value
+        self.expected = expected
+        self.result: object = None
+        self.error: Exception | None = None
+        self.done = threading.Event()
+
+
+_STOP = _Op("stop", "", b"", 0)
+
+
+class Writer:
+    def __init__(self, conn: sqlite3.Connection, revision: int, publish: Publish):
+        self._conn = conn
+        self.revision = revision      # the last committed revision
+        self._publish = publish
+        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._closing = False
+        self._closing_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="supercache-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, kind: str, key: str = "", value: bytes = b"", expected: int = 0):
+        """Queue one operation and wait until it is committed (or failed)."""
+        op = _Op(kind, key, value, expected)
+        with self._closing_lock:
+            if self._closing:
+                raise Unavailable("store is closed")
+            self._queue.put(op)
+        op.done.wait()
+        if op.error is not None:
+            raise op.error
+        return op.result
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread (the connection stays open)."""
+        with self._closing_lock:
+            if self._closing:
+                return
+            self._closing = True
+            self._queue.put(_STOP)
+        self._thread.join()
+
+    # -- the writer thread -------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            writes = [op for op in batch if op.kind not in ("stop", "maintain")]
+            if writes:
+                self._commit(writes)
+            for op in batch:
+                if op.kind == "maintain":
+                    self._maintain(op)
+            if batch[-1] is _STOP:
+                return
+
+    def _commit(self, ops: list[_Op]) -> None:
+        conn = self._conn
+        revision = self.revision
+        events: list[Event] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in ops:
+                try:
+                    event = self._apply(op, revision + 1)
+                except StoreError as exc:
+                    op.error = exc
+                    continue
+                if event is not None:
+                    revision += 1
+                    events.append(event)
+            if revision != self.revision:
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("store commit failed: %s", exc)
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            for op in ops:
+                if op.error is None:
+                    op.error = Unavailable(f"store write failed: {exc}")
+                    op.error.__cause__ = exc
+                    op.result = None
+            events, revision = [], self.revision
+        self.revision = revision
+        for op in ops:
+            op.done.set()
+        if events:
+            try:
+                self._publish(events, revision)
+            except Exception:   # a broken watcher must never stop the writer
+                log.exception("publishing store events failed")
+
+    def _apply(self, op: _Op, revision: int) -> Event | None:
+        """Apply one operation at `revision`; its Event, or None if it changed no key."""
+        conn, key = self._conn, op.key
+        if op.kind == "create":
+            inserted = conn.execute(
+                "INSERT INTO kv(key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(key) DO NOTHING", (key, op.value, revision, revision)).rowcount
+            if not inserted:
+                raise KeyExists(key)
+            conn.execute(
+                "INSERT INTO log(revision, key, deleted, create_revision, prev_revision, value)"
+                " VALUES (?, ?, 0, ?, 0, ?)", (revision, key, revision, op.value))
+            op.result = revision
+            return Event("PUT", KeyValue(key, op.value, revision, revision))
+        if op.kind == "compact":
+            op.result = self._compact_chunk(op.expected)
+            return None
+
+        row = conn.execute("SELECT value, create_revision, mod_revision FROM kv WHERE key = ?",
+                           (key,)).fetchone()
+        if row is None:
+            raise KeyNotFound(key)
+        old = KeyValue(key, row[0], row[1], row[2])
+        if op.expected and op.expected != old.mod_revision:
+            raise RevisionConflict(key, old.mod_revision)
+        if op.kind == "update":
+            conn.execute("UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?",
+                         (op.value, revision, key))
+            conn.execute(
+                "INSERT INTO log(revision, key, deleted, create_revision, prev_revision, value,"
+                " prev_value) VALUES (?, ?, 0, ?, ?, ?, ?)",
+                (revision, key, old.create_revision, old.mod_revision, op.value, old.value))
+            op.result = revision
+            return Event("PUT", KeyValue(key, op.value, old.create_revision, revision), old)
+        if op.kind == "delete":
+            conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+            conn.execute(
+                "INSERT INTO log(revision, key, deleted, create_revision, prev_revision, value)"
+                " VALUES (?, ?, 1, ?, ?, ?)",
+                (revision, key, old.create_revision, old.mod_revision, old.value))
+            op.result = (revision, old)
+            return Event("DELETE", KeyValue(key, old.value, old.create_revision, revision), old)
+        raise ValueError(f"unknown store operation {op.kind!r}")
+
+    def _compact_chunk(self, target: int) -> int:
+        """Record the compaction revision and delete up to COMPACT_CHUNK log rows below it."""
+        if target > self.revision:
+            raise FutureRevision(target, self.revision)
+        conn = self._conn
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'compact_revision' AND value < ?",
+                     (target, target))
+        return conn.execute(
+            "DELETE FROM log WHERE revision IN"
+            " (SELECT revision FROM log WHERE revision < ? ORDER BY revision LIMIT ?)",
+            (target, COMPACT_CHUNK)).rowcount
+
+    def _maintain(self, op: _Op) -> None:
+        """Give free pages back to the file system and empty the WAL."""
+        conn = self._conn
+        try:
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            if free > pages // 4:
+                # Must be stepped to the end or it stops after the first page.
+                conn.execute(f"PRAGMA incremental_vacuum({free})").fetchall()
+            # TRUNCATE waits (busy_timeout) for readers of older snapshots; if
+            # they do not finish in time it reports busy and the next round retries.
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            op.result = not busy
+        except sqlite3.Error as exc:
+            op.error = Unavailable(f"store maintenance failed: {exc}")
+            op.error.__cause__ = exc
+        finally:
+            op.done.set()
