@@ -95,7 +95,17 @@ def main(argv: list[str] | None = None) -> int:
             if flag in words[:-1]:
                 setattr(args, flag[2:], words[words.index(flag) + 1])
         return completion.complete(Ctx(args), words)
+    # Everything after `--` is a command for a container (exec, create deployment):
+    # split it off before argparse, which mishandles `--` below nested subcommands.
+    tail: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, tail = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
+    if tail:
+        if not hasattr(args, "command"):
+            parser.error(f"unexpected arguments after --: {' '.join(tail)}")
+        args.command = list(args.command or []) + tail
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -188,6 +188,8 @@ def _secret(a) -> dict:
 def generated(ctx: Ctx) -> int:
     a = ctx.args
     obj = a.build(a)
+    if ctx.namespace_explicit and obj["kind"] != "Namespace":
+        obj["metadata"]["namespace"] = ctx.namespace     # as kubectl does with -n
     return 0 if _create(ctx, obj, "") else 1
 
 

@@ -110,7 +110,8 @@ def to_json(obj) -> str:
 
 
 class _GoStyleDumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data) -> bool:
+        return True         # go-yaml never writes anchors: a shared dict is written twice
 
 
 _GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")

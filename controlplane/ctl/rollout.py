@@ -232,8 +232,10 @@ def undo(ctx: Ctx) -> int:
         for key, value in (target["metadata"].get("annotations") or {}).items():
             if key not in SKIPPED_ANNOTATIONS:
                 annotations[key] = value
+        # kubectl replaces both; "add" is RFC 6902's replace-or-create, which also works
+        # before a controller has ever annotated the Deployment.
         patch = [{"op": "replace", "path": "/spec/template", "value": template},
-                 {"op": "replace", "path": "/metadata/annotations", "value": annotations}]
+                 {"op": "add", "path": "/metadata/annotations", "value": annotations}]
         resource.patch(name, patch, ctx.namespace, patch_type="json")
         ctx.print(f"{info.kind_name}/{name} rolled back")
     return 0

@@ -22,3 +22,10 @@ def deployment(name: str, replicas: int = 1, image: str = "nginx") -> dict:
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
                                   "spec": {"containers": [{"name": "c", "image": image}]}}}}
+
+
+def superctl_path() -> str:
+    """The installed superctl next to the running interpreter."""
+    import sys
+    from pathlib import Path
+    return str(Path(sys.executable).parent / "superctl")
