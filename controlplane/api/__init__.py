@@ -7,7 +7,8 @@ derives the rest from those descriptions:
   subresources, verbs, and its defaulting, validation, table and field-selector
   functions; `types/` holds one module per resource family and registers them.
 - `schema`: the schema DSL, strict unknown-field and JSON type checks, constant
-  defaults. `openapi` renders the same schemas as OpenAPI v2/v3.
+  defaults. `openapi` (with `openapi_schemas`) renders the same schemas as
+  OpenAPI v2/v3, `openapi_proto` the v2 document in the protobuf kubectl wants.
 - `errors`: `FieldError` (validation results, rendered as Kubernetes renders them)
   and the package's exception tree.
 - `validation`, `tables`, `meta`: shared building blocks.

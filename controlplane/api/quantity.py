@@ -13,6 +13,7 @@ The scheduler and the node agent use `milli_value` (CPU in millicores) and
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -64,6 +65,17 @@ def _scale(suffix: str, original) -> tuple[Fraction, str]:
 
 def parse_quantity(text) -> Fraction:
     """The exact value of a quantity (`"100m"` -> 1/10, `"64Mi"` -> 67108864)."""
+    if isinstance(text, str):
+        return _parse_text(text)
+    number, suffix = _split(text)
+    multiplier, _ = _scale(suffix, text)
+    return number * multiplier
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Fraction:
+    # Manifests repeat a handful of quantities ("100m", "64Mi") over and over;
+    # Fractions are immutable, so the parsed values can be shared.
     number, suffix = _split(text)
     multiplier, _ = _scale(suffix, text)
     return number * multiplier

@@ -12,11 +12,12 @@ Kinds that are no resources of their own but travel on the wire (`Scale`,
 are registered with `kind_only`: `by_kind` and the OpenAPI documents know them,
 discovery and `lookup` do not.
 
-The API server calls, per request: `default(obj)` after decoding, then
-`prepare_for_create(obj)` / `prepare_for_update(obj, old)` (strategy hooks that
-reset server-owned fields, after metadata such as the uid is filled in), then
-`validate(obj, old, subresource)`; `table(objs, wide)` for Table output and
-`field(obj, path)` for field selectors.
+The API server calls, per request: `schema.unknown_fields` (strict field
+validation), `default(obj)` after decoding, then `prepare_for_create(obj)` /
+`prepare_for_update(obj, old)` (strategy hooks that reset server-owned fields,
+after metadata such as the uid is filled in), then `validate(obj, old,
+subresource)`, which reports JSON type errors first; `table(objs)` for Table
+output and `field(obj, path)` for field selectors.
 """
 
 from __future__ import annotations
@@ -99,22 +100,32 @@ class ResourceType:
         return self.api_version
 
     def default(self, obj: dict) -> None:
-        """Kubernetes defaulting, in place: the schema's constants, then the type's code."""
+        """Kubernetes defaulting, in place: the schema's constants, then the type's code.
+
+        The type's code runs only on a well-typed object (`type_errors` empty): on
+        anything else validation reports the type errors and nothing is stored."""
         schema.apply_defaults(self.schema, obj)
-        self.defaulter(obj)
+        if not schema.type_errors(self.schema, obj):
+            self.defaulter(obj)
 
     def validate(self, obj: dict, old: dict | None = None,
                  subresource: str = "") -> list[errors.FieldError]:
         """Field errors of a create (`old` None) or an update; `subresource` is "status"
-        when only the status is written (then only status rules apply)."""
+        when only the status is written (then only status rules apply). JSON type
+        mismatches come first and alone: the rules assume well-typed objects."""
+        mistyped = schema.type_errors(self.schema, obj)
+        if mistyped:
+            return mistyped
         return list(self.validator(obj, old, subresource))
 
     def prepare_for_create(self, obj: dict) -> None:
         """Reset what a client may not set on create (status, generated fields)."""
-        self.preparer(obj, None)
+        if not schema.type_errors(self.schema, obj):
+            self.preparer(obj, None)
 
     def prepare_for_update(self, obj: dict, old: dict) -> None:
-        self.preparer(obj, old)
+        if not schema.type_errors(self.schema, obj):
+            self.preparer(obj, old)
 
     def table(self, objs: list[dict], wide: bool = True) -> tuple[list[dict], list[list]]:
         """(columnDefinitions, cells per object) of `kubectl get`'s table; every column

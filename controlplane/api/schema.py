@@ -167,44 +167,60 @@ def type_errors(target, obj, path: str = "") -> list[errors.FieldError]:
     """JSON type mismatches (a string where a list belongs...), the errors Kubernetes
     reports while decoding. `null` is accepted anywhere: it means "not set"."""
     found: list[errors.FieldError] = []
-    _walk_types(_schema_of(target), obj, path, found)
+    _walk_types(_schema_of(target), obj, [path] if path else [], found)
     return found
 
 
-def _expected(schema: Schema) -> str:
-    if isinstance(schema, Struct | MapOf):
-        return "object"
-    if isinstance(schema, ListOf):
-        return "array"
-    if isinstance(schema, Scalar):
-        return {"int-or-string": "integer or string", "quantity": "string or number"}.get(
-            schema.type, schema.type)
-    return "any"
+def _path_text(parts: list) -> str:
+    """["spec", "containers", 0, "image"] -> "spec.containers[0].image"."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int) or (isinstance(part, str) and part.startswith("[")):
+            text += f"[{part}]" if isinstance(part, int) else part
+        else:
+            text = f"{text}.{part}" if text else part
+    return text or "<root>"
 
 
-def _walk_types(schema: Schema, value, path: str, found: list[errors.FieldError]) -> None:
-    if value is None or isinstance(schema, Free):
+def _walk_types(schema: Schema, value, parts: list, found: list[errors.FieldError]) -> None:
+    # The path is kept as a list of parts and only rendered for an error: this walk
+    # runs on every write, over every field.
+    if value is None:
         return
-    shown = path or "<root>"
-    if isinstance(schema, Struct | MapOf):
-        if not isinstance(value, dict):
-            found.append(errors.type_invalid(shown, _describe(value), "must be of type object"))
-            return
-        for key, item in value.items():
-            if isinstance(schema, MapOf):
-                _walk_types(schema.values, item, f"{path}[{key}]", found)
-            elif key in schema.fields:
-                _walk_types(schema.fields[key].schema, item, _join(path, key), found)
-    elif isinstance(schema, ListOf):
-        if not isinstance(value, list):
-            found.append(errors.type_invalid(shown, _describe(value), "must be of type array"))
-            return
-        for i, item in enumerate(value):
-            _walk_types(schema.items, item, f"{path}[{i}]", found)
-    elif isinstance(schema, Scalar):
+    if isinstance(schema, Scalar):
         problem = _scalar_problem(schema, value)
         if problem:
-            found.append(errors.type_invalid(shown, _describe(value), problem))
+            found.append(errors.type_invalid(_path_text(parts), _describe(value), problem))
+    elif isinstance(schema, Struct):
+        if not isinstance(value, dict):
+            found.append(errors.type_invalid(_path_text(parts), _describe(value),
+                                             "must be of type object"))
+            return
+        fields = schema.fields
+        for key, item in value.items():
+            f = fields.get(key)
+            if f is not None and item is not None:
+                parts.append(key)
+                _walk_types(f.schema, item, parts, found)
+                parts.pop()
+    elif isinstance(schema, ListOf):
+        if not isinstance(value, list):
+            found.append(errors.type_invalid(_path_text(parts), _describe(value),
+                                             "must be of type array"))
+            return
+        for i, item in enumerate(value):
+            parts.append(i)
+            _walk_types(schema.items, item, parts, found)
+            parts.pop()
+    elif isinstance(schema, MapOf):
+        if not isinstance(value, dict):
+            found.append(errors.type_invalid(_path_text(parts), _describe(value),
+                                             "must be of type object"))
+            return
+        for key, item in value.items():
+            parts.append(f"[{key}]")
+            _walk_types(schema.values, item, parts, found)
+            parts.pop()
 
 
 def _describe(value) -> object:
@@ -261,12 +277,15 @@ def apply_defaults(target, obj) -> None:
     when there is a probe), as Kubernetes' defaulting functions do; a struct-valued
     field with a default of `{}` is created and then defaulted itself. Known fields
     set to `null` are removed first: for Kubernetes' typed decoding `null` means
-    "not set", so they never reach the store.
+    "not set", so they never reach the store; a `null` list item or map value
+    becomes its type's zero value, as Go decodes it; quantities take their
+    canonical form (`1000m` -> `"1"`), as Kubernetes stores them.
     """
     _default(_schema_of(target), obj)
 
 
-def _default(schema: Schema, value) -> None:
+def _default(schema: Schema, value):
+    """Default `value` in place; returns the value to store (a new one for scalars)."""
     if isinstance(schema, Struct) and isinstance(value, dict):
         for key, f in schema.fields.items():
             if key in value and value[key] is None:
@@ -274,13 +293,42 @@ def _default(schema: Schema, value) -> None:
             if key not in value and f.has_default:
                 value[key] = copy.deepcopy(f.default)
             if key in value:
-                _default(f.schema, value[key])
+                value[key] = _default(f.schema, value[key])
     elif isinstance(schema, ListOf) and isinstance(value, list):
-        for item in value:
-            _default(schema.items, item)
+        for i, item in enumerate(value):
+            value[i] = _default(schema.items, _zero(schema.items) if item is None else item)
     elif isinstance(schema, MapOf) and isinstance(value, dict):
-        for item in value.values():
-            _default(schema.values, item)
+        for key, item in value.items():
+            value[key] = _default(schema.values, _zero(schema.values) if item is None else item)
+    elif isinstance(schema, Scalar) and schema.type == "quantity":
+        return _canonical_quantity(value)
+    return value
+
+
+def _canonical_quantity(value):
+    """Quantities are stored as Kubernetes serialises them: canonical strings
+    (`cpu: 1` -> "1", `1000m` -> "1", `1024Mi` -> "1Gi"); unparseable ones are
+    left for type_errors to report."""
+    from .quantity import canonical_quantity
+
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    try:
+        return canonical_quantity(value)
+    except errors.QuantityError:
+        return value
+
+
+def _zero(schema: Schema):
+    """What Go decodes a `null` list item or map value into: the type's zero value."""
+    if isinstance(schema, Struct | MapOf):
+        return {}
+    if isinstance(schema, ListOf):
+        return []
+    if isinstance(schema, Scalar):
+        return {"string": "", "integer": 0, "number": 0, "boolean": False,
+                "int-or-string": 0, "quantity": "0"}[schema.type]
+    return None
 
 
 def structs(roots) -> dict[str, Struct]:

@@ -84,12 +84,13 @@ def create_app(config: ServerConfig, store, *, start: bool = True) -> Flask:
 
     @app.before_request
     def authenticate():
-        if request.path in PUBLIC:
+        environ = request.environ
+        if environ.get("PATH_INFO") in PUBLIC:
             return None
-        user = server.authenticator.authenticate(request.headers.get("Authorization"))
+        user = server.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"))
         if user is None:
             raise errors.unauthorized()
-        if user.role == "bootstrap" and request.path != join.PATH:
+        if user.role == "bootstrap" and environ.get("PATH_INFO") != join.PATH:
             raise errors.forbidden_path(user.name, request.method.lower(), request.path)
         g.user = user
         return None

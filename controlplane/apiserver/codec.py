@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import orjson
 import yaml
 
 from . import errors
@@ -21,8 +22,10 @@ MAX_BODY = 3 * 1024 * 1024          # Kubernetes' limit on a request body
 MAX_DEPTH = 64                      # objects nest ~10 deep; deeper is an attack
 MAX_YAML_NODES = 1_000_000          # YAML aliases can expand exponentially
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+# orjson: every request and every watch event is JSON in and out; it is several
+# times faster than the standard library on objects the size of a pod.
+_dumps = orjson.dumps
+_loads = orjson.loads
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 JSON = "application/json"
@@ -30,7 +33,7 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 
 
 def dumps(obj) -> bytes:
-    return _dumps(obj).encode()
+    return _dumps(obj)
 
 
 def loads(data: bytes):
@@ -93,7 +96,7 @@ def _decode_json(body: bytes, strict: bool):
         obj = _loads(body)
     except UnicodeDecodeError as exc:
         raise errors.bad_request(f"the request body is not UTF-8: {exc.reason}") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, orjson.JSONDecodeError) as exc:
         raise errors.bad_request(f"error decoding JSON: {exc}") from exc
     except RecursionError as exc:
         raise errors.bad_request("error decoding JSON: nesting too deep") from exc
@@ -129,7 +132,7 @@ def _decode_yaml(body: bytes):
         # YAML has types JSON lacks (dates, binary, non-string keys): the
         # round trip both normalises them and rejects what JSON cannot carry.
         return _loads(_dumps(obj))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
         raise errors.bad_request(f"error decoding YAML: {exc}") from exc
 
 

@@ -242,12 +242,15 @@ def ready():
 
 @blueprint.get("/openapi/v2")
 def openapi_v2():
-    accept = request.headers.get("Accept") or "application/json"
-    if "json" not in accept and "*/*" not in accept:
-        # kubectl asks for the protobuf form first; 406 makes it fall back
-        raise errors.not_acceptable(accept)
-    from ..api import openapi
+    from ..api import openapi, openapi_proto
 
+    accept = request.headers.get("Accept") or "application/json"
+    # kubectl asks only for gnostic's protobuf form of the v2 document.
+    if any(kind in accept for kind in openapi_proto.ACCEPTED_TYPES):
+        return _json(_cached("v2.pb", openapi_proto.openapi_v2_protobuf),
+                     openapi_proto.MEDIA_TYPE)
+    if "json" not in accept and "*/*" not in accept:
+        raise errors.not_acceptable(accept)
     return _json(_cached("v2", openapi.openapi_v2))
 
 
@@ -284,5 +287,5 @@ def _cached(name: str, make) -> bytes:
         doc = make()
         if doc is None:
             raise KeyError(name)
-        cache[name] = codec.dumps(doc)
+        cache[name] = doc if isinstance(doc, bytes) else codec.dumps(doc)
     return cache[name]

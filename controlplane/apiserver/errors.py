@@ -79,8 +79,11 @@ def invalid(rt, name: str, field_errors) -> ApiError:
     causes = [e.cause() for e in field_errors]
     summary = aggregate(list(field_errors))
     kind = rt.kind if rt is not None else "object"
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {summary}',
-                    _details(rt, name, causes=causes))
+    # Unlike the other errors, Kubernetes names the kind (not the resource) in an
+    # Invalid's details, and kubectl prints it: `The Pod "x" is invalid: ...`.
+    details = _details(rt, name, causes=causes)
+    details["kind"] = kind
+    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {summary}', details)
 
 
 def bad_request(message: str) -> ApiError:

@@ -56,10 +56,12 @@ def decode_continue(token: str, prefix: str) -> tuple[int, str]:
 class ListResult:
     """Items as cached bytes (fast path) or decoded objects, plus list metadata."""
 
-    def __init__(self, revision: int, entries=None, objs=None, cont: str | None = None):
+    def __init__(self, revision: int, entries=None, objs=None, raw=None,
+                 cont: str | None = None):
         self.revision = revision
-        self.entries = entries
-        self.objs = objs
+        self.entries = entries            # cache entries (their JSON is ready)
+        self.objs = objs or []            # decoded objects
+        self.raw = raw or []              # JSON bytes
         self.cont = cont
 
     def meta(self) -> dict:
@@ -69,9 +71,9 @@ class ListResult:
         return meta
 
     def objects(self) -> list[dict]:
-        if self.objs is None:
-            self.objs = [e.object() for e in self.entries]
-        return self.objs
+        if self.entries is not None:
+            return [e.object() for e in self.entries]
+        return [codec.loads(r) for r in self.raw] + self.objs
 
     def render(self, rt, view, include: str) -> bytes:
         if view.table:
@@ -85,7 +87,7 @@ class ListResult:
         if self.entries is not None:
             items = b",".join(e.data for e in self.entries)
         else:
-            items = b",".join(codec.dumps(o) for o in self.objs)
+            items = b",".join(self.raw + [codec.dumps(o) for o in self.objs])
         return head + b',"items":[' + items + b"]}"
 
 
@@ -146,8 +148,10 @@ def list_(ctx: resources.Ctx, filter_: selection.Filter) -> ListResult:
 
 def _from_store(ctx, filter_, prefix: str, revision: int, start: str | None,
                 limit: int) -> ListResult:
+    """Read a list (or one page) from the store; `revision` 0 means current."""
     rt = ctx.rt
     batch = max(limit, 256) if limit else 0
+    raw: list[bytes] = []                 # unfiltered lists never parse an object
     found: list[dict] = []
     cont = None
     while True:
@@ -163,19 +167,21 @@ def _from_store(ctx, filter_, prefix: str, revision: int, start: str | None,
         except store.StoreError as exc:
             raise errors.from_store(exc, rt, "") from exc
         for i, kv in enumerate(kvs):
-            obj = objects.decode_stored(kv.value, kv.mod_revision)
-            if not filter_.everything:
+            if filter_.everything:
+                raw.append(objects.with_revision(kv.value, kv.mod_revision))
+            else:
+                obj = objects.decode_stored(kv.value, kv.mod_revision)
                 meta = obj["metadata"]
                 if not filter_.matches(meta.get("namespace", ""), meta.get("labels") or {},
                                        selection.field_values(rt, obj)):
                     continue
-            found.append(obj)
-            if limit and len(found) == limit:
+                found.append(obj)
+            if limit and len(raw) + len(found) == limit:
                 if i < len(kvs) - 1 or len(kvs) == batch:
                     cont = encode_continue(revision, prefix, kv.key)
-                return ListResult(revision, objs=found, cont=cont)
+                return ListResult(revision, objs=found, raw=raw, cont=cont)
         if not batch or len(kvs) < batch:
-            return ListResult(revision, objs=found)
+            return ListResult(revision, objs=found, raw=raw)
         start = kvs[-1].key
 
 
@@ -207,7 +213,7 @@ def delete_collection(ctx: resources.Ctx, filter_: selection.Filter,
     result = _from_store(ctx, filter_, objects.list_prefix(ctx.rt, filter_.namespace),
                          0, None, 0)
     deleted = []
-    for obj in result.objs:
+    for obj in result.objects():
         meta = obj["metadata"]
         ctx.namespace = meta.get("namespace") if ctx.rt.namespaced else None
         ctx.name = meta["name"]

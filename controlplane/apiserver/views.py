@@ -19,6 +19,7 @@ from cached bytes.
 from __future__ import annotations
 
 from flask import Response, current_app, g, request
+from werkzeug.datastructures import ImmutableMultiDict
 
 from ..api import registry
 from . import (
@@ -127,8 +128,12 @@ def _delete_options(ctx: resources.Ctx) -> resources.DeleteOptions:
     return options
 
 
+_NO_ARGS = ImmutableMultiDict()
+
+
 def resource_view(version: str, rest: str, group: str = "") -> Response:
     server = current_app.extensions["supernetes"]
+    req = request._get_current_object()       # one proxy lookup, not one per attribute
     plural, namespace, name, sub = _parse(rest)
     rt = registry.lookup(group, version, plural)
     if rt is None or (namespace is not None and not rt.namespaced) or (
@@ -136,14 +141,15 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         raise errors.ApiError(404, "NotFound", _NOT_FOUND)
     if sub is not None and sub not in rt.subresources:
         raise errors.ApiError(404, "NotFound", _NOT_FOUND)
-    args = request.args
-    method = request.method
+    # Parsing an empty query string still costs a MultiDict: most requests have none.
+    args = req.args if req.environ.get("QUERY_STRING") else _NO_ARGS
+    method = req.method
     watching = args.get("watch") in ("true", "1")
     collection = name is None
     verb = authz.verb_of(method, collection, watching)
     ctx = resources.Ctx(server, g.user, rt, namespace, name, sub, args)
     ctx.dry_run = _dry_run(args)
-    view = codec.negotiate(request.headers.get("Accept"))
+    view = codec.negotiate(req.environ.get("HTTP_ACCEPT"))
 
     if collection:
         return _collection(ctx, method, verb, view, watching)
@@ -153,6 +159,8 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         raise errors.method_not_allowed(method, request.path)
     authz.authorize(server, ctx.user, verb, rt, namespace, name, sub)
     if method == "GET":
+        if view is codec.PLAIN:
+            return Response(resources.get_json(ctx), 200, content_type="application/json")
         return respond(resources.get(ctx), 200, ctx, view)
     if method == "DELETE":
         options = _delete_options(ctx)

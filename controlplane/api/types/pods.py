@@ -180,8 +180,7 @@ def fields(pod: dict, path: str) -> str | None:
 
 PODS = register(ResourceType(
     "", "v1", "Pod", "pods", "pod", True, POD, short_names=("po",), categories=("all",),
-    subresources=("status", "binding", "eviction", "log", "exec", "attach", "portforward",
-                  "ephemeralcontainers"),
+    subresources=("status", "binding", "eviction", "log", "exec", "attach", "portforward"),
     defaulter=default_pod, validator=validate, preparer=_prepare, tabler=pod_table.table,
     fields=fields, field_paths=("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                                 "spec.serviceAccountName", "spec.hostNetwork", "status.phase",

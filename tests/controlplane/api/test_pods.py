@@ -294,3 +294,19 @@ def test_binding_validation():
     found = messages(pod_types.validate_binding({"target": {"kind": "Pod"}}))
     assert found == ['target.kind: Unsupported value: "Pod": supported values: "Node", '
                      '"<empty>"', "target.name: Required value"]
+
+
+def test_host_ports_are_unique_across_containers(pods, pod):
+    pod["spec"]["containers"][0]["ports"][0]["hostPort"] = 8080
+    pod["spec"]["containers"].append({"name": "b", "image": "x", "ports": [
+        {"containerPort": 81, "hostPort": 8080}]})
+    assert messages(pods.validate(defaulted(pods, pod))) == [
+        'spec.containers[1].ports[0].hostPort: Duplicate value: "/TCP/8080"']
+
+
+def test_quantities_are_stored_canonical(pods, pod):
+    pod["spec"]["containers"][0]["resources"] = {"limits": {"cpu": 1, "memory": "1024Mi"},
+                                                 "requests": {"cpu": "0.5"}}
+    resources = defaulted(pods, pod)["spec"]["containers"][0]["resources"]
+    assert resources == {"limits": {"cpu": "1", "memory": "1Gi"},
+                         "requests": {"cpu": "500m", "memory": "1Gi"}}
