@@ -155,7 +155,8 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         return _collection(ctx, method, verb, view, watching)
     if sub is not None and sub not in ("status", "finalize"):
         return subresources.dispatch(ctx, method, view)
-    if method != "GET" and method != "DELETE" and method not in ("PUT", "PATCH"):
+    if method not in ("GET", "PUT", "PATCH", "DELETE") or (
+            sub is not None and method == "DELETE"):
         raise errors.method_not_allowed(method, request.path)
     authz.authorize(server, ctx.user, verb, rt, namespace, name, sub)
     if method == "GET":

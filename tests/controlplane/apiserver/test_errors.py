@@ -74,6 +74,11 @@ def test_unknown_paths_methods_and_media_types(api, ns):
     status_of(api.get("/nonsense"), 404)
     status_of(api.request("POST", f"/api/v1/namespaces/{ns}/pods/x"), 405,
               "MethodNotAllowed")
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", {
+        "metadata": {"name": "keep"}, "spec": {"containers": [
+            {"name": "c", "image": "busybox"}]}}).status_code == 201
+    status_of(api.delete(f"/api/v1/namespaces/{ns}/pods/keep/status"), 405)
+    assert api.get(f"/api/v1/namespaces/{ns}/pods/keep").status_code == 200
     status_of(api.post(f"/api/v1/namespaces/{ns}/pods", data="x",
                        content_type="application/x-protobuf"), 415, "UnsupportedMediaType")
     status_of(api.get(f"/api/v1/namespaces/{ns}/pods",
