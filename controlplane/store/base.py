@@ -28,7 +28,7 @@ on (watch from revision >= C - 1 works, below raises Compacted).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -67,6 +67,13 @@ class FutureRevision(StoreError):
 
 class Unavailable(StoreError):
     pass
+
+
+def check_key(key: str) -> str:
+    """Refuse what cannot be a key, in the caller's thread, before any I/O."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"store keys are non-empty strings, not {key!r}")
+    return key
 
 
 @dataclass(frozen=True)
@@ -161,12 +168,26 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def watch(self, prefix: str, from_revision: int) -> Watch:
+    def watch(self, prefix: str, from_revision: int, *,
+              index: tuple[str, str] | None = None) -> Watch:
         """Every event under `prefix` with revision > `from_revision`, then live ones.
 
         Raises Compacted when events after `from_revision` are no longer kept. To
         watch only what happens from now on, pass `revision()` (or the revision a
         list returned, which is how an informer avoids a gap between list and watch).
+
+        `index=(name, value)` narrows the watch to the events whose key has `value`
+        in the index `name` (see add_index) before or after the change, so a key
+        moving out of the selection is seen too. This is how hundreds of node
+        agents each watch their own pods without every pod event being handed to
+        every one of them; the caller still applies its full selector.
+        """
+
+    @abc.abstractmethod
+    def add_index(self, name: str, function: Callable[[KeyValue], str | None]) -> None:
+        """Make `name` usable in watch(index=...): `function(kv)` is the key's value
+        in that index (None: in none). It runs once per change, never per watcher;
+        an exception counts as None.
         """
 
     @abc.abstractmethod

@@ -19,6 +19,8 @@ to its operator, as with Kubernetes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .base import (
     Compacted,
     FutureRevision,
@@ -29,6 +31,7 @@ from .base import (
     Store,
     Unavailable,
     Watch,
+    check_key,
 )
 from .compactor import Compactor
 from .etcd_client import EtcdClient, GatewayError, b64, kv_from, range_end
@@ -85,6 +88,7 @@ class EtcdStore(Store):
     # -- writes ------------------------------------------------------------------
 
     def create(self, key: str, value: bytes) -> int:
+        check_key(key)
         answer = self._txn(key, _compare(key, "CREATE", "EQUAL", 0),
                            {"request_put": {"key": b64(key), "value": b64(value)}})
         if not answer.get("succeeded"):
@@ -92,6 +96,7 @@ class EtcdStore(Store):
         return int(answer["header"]["revision"])
 
     def update(self, key: str, value: bytes, expected_revision: int = 0) -> int:
+        check_key(key)
         answer = self._txn(key, _guard(key, expected_revision),
                            {"request_put": {"key": b64(key), "value": b64(value)}})
         if not answer.get("succeeded"):
@@ -99,6 +104,7 @@ class EtcdStore(Store):
         return int(answer["header"]["revision"])
 
     def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
+        check_key(key)
         answer = self._txn(key, _guard(key, expected_revision),
                            {"request_delete_range": {"key": b64(key), "prev_kv": True}})
         if not answer.get("succeeded"):
@@ -118,13 +124,18 @@ class EtcdStore(Store):
 
     # -- watches -----------------------------------------------------------------
 
-    def watch(self, prefix: str, from_revision: int) -> Watch:
+    def watch(self, prefix: str, from_revision: int, *,
+              index: tuple[str, str] | None = None) -> Watch:
         if self._closed:
             raise Unavailable("store is closed")
         try:
-            return self._hub.watch(prefix, from_revision)
+            return self._hub.watch(prefix, from_revision, index)
         except OutOfRing:
-            return StreamWatch(self._client, prefix, from_revision, self._max_pending)
+            select = self._hub.selector(index) if index else None
+            return StreamWatch(self._client, prefix, from_revision, self._max_pending, select)
+
+    def add_index(self, name: str, function: Callable[[KeyValue], str | None]) -> None:
+        self._hub.add_index(name, function)
 
     def close(self) -> None:
         if self._closed:

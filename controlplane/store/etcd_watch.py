@@ -113,6 +113,9 @@ class _Follower:
             except StoreError as exc:
                 if not self._stopping:
                     log.warning("etcd watch on %r broke, reconnecting: %s", self._key, exc)
+            except Exception:      # never let the thread die: its watchers would hang
+                if not self._stopping:
+                    log.exception("etcd watch on %r failed, reconnecting", self._key)
             if self._stream is not None:
                 self._stream.close()
                 self._stream = None
@@ -154,9 +157,10 @@ class StreamWatch(QueueWatch):
     """A watch with its own etcd stream, for a start older than the hub's ring."""
 
     def __init__(self, client: EtcdClient, prefix: str, from_revision: int,
-                 max_pending: int):
+                 max_pending: int, select: Callable[[Event], bool] | None = None):
         super().__init__(None, prefix, from_revision)
         self._max_pending = max_pending
+        self._select = select
         self._follower = _Follower(client, prefix, "supercache-etcd-watch", self._feed,
                                    self._gone, from_revision)
         compacted = self._follower.open()     # Compacted now, not at the first next()
@@ -169,6 +173,8 @@ class StreamWatch(QueueWatch):
         return False
 
     def _feed(self, events: list[Event]) -> None:
+        if self._select is not None:
+            events = [event for event in events if self._select(event)]
         # Back-pressure instead of a lag: a slow consumer stops this thread reading,
         # and etcd (which buffers per watcher) copes with a slow stream.
         with self._cond:

@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .base import Compacted, Event, StoreError, Unavailable, Watch
+from .base import Compacted, Event, KeyValue, StoreError, Unavailable, Watch
 
 # (prefix, after, upto, limit) -> up to `limit` events under prefix with
 # after < revision <= upto, in order; raises Compacted when they are gone.
@@ -45,6 +45,11 @@ class OutOfRing(Exception):
         self.floor = floor
 
 
+# A watcher's route: (prefix, index name or None) -> index value (None) -> watchers.
+Routes = dict[tuple[str, str | None], dict[str | None, tuple["QueueWatch", ...]]]
+IndexFunction = Callable[[KeyValue], "str | None"]
+
+
 class Hub:
     def __init__(self, revision: int, history: History | None = None, *,
                  ring_size: int = 4096, max_pending: int = 10_000):
@@ -56,13 +61,18 @@ class Hub:
         self._floor = revision        # the ring holds every event newer than this
         self._revision = revision     # the last revision published
         self.delivered = revision     # every event up to here has been pushed
-        # prefix -> watchers; replaced, never mutated, so publish() reads it unlocked
-        self._by_prefix: dict[str, tuple[QueueWatch, ...]] = {}
+        # Replaced, never mutated, so publish() reads them without the lock.
+        self._routes: Routes = {}
+        self._indexes: dict[str, IndexFunction] = {}
         self._closed = False
 
     @property
     def revision(self) -> int:
         return self._revision
+
+    def add_index(self, name: str, function: IndexFunction) -> None:
+        with self._lock:
+            self._indexes = {**self._indexes, name: function}
 
     def publish(self, events: list[Event], revision: int) -> None:
         """Hand out `events` (all newer than anything published before)."""
@@ -73,16 +83,25 @@ class Hub:
             while len(self._ring) > self._ring_size:
                 self._floor = self._ring.popleft().kv.mod_revision
             self._revision = revision
-            groups = self._by_prefix
-        batches: dict[QueueWatch, list[Event]] = {}
-        for event in events:
-            key = event.kv.key
-            for prefix, watchers in groups.items():
-                if key.startswith(prefix):
-                    for watcher in watchers:
+            routes, indexes = self._routes, self._indexes
+        # Match once per prefix, not once per watcher: hundreds of watchers of
+        # /registry/pods/ share one list. Indexed watchers get only the events
+        # whose index value (before or after the change) is theirs.
+        for (prefix, name), by_value in routes.items():
+            matched = [event for event in events if event.kv.key.startswith(prefix)]
+            if not matched:
+                continue
+            if name is None:
+                for watcher in by_value[None]:
+                    watcher._push(matched)
+                continue
+            batches: dict[QueueWatch, list[Event]] = {}
+            for event in matched:
+                for value in index_values(indexes[name], event):
+                    for watcher in by_value.get(value, ()):
                         batches.setdefault(watcher, []).append(event)
-        for watcher, batch in batches.items():
-            watcher._push(batch)
+            for watcher, batch in batches.items():
+                watcher._push(batch)
         self.delivered = revision
 
     def compacted(self, revision: int) -> None:
@@ -98,8 +117,8 @@ class Hub:
         """Continuity is lost (etcd compacted while we were disconnected): fail every
         watcher with `error` and start over at `revision`."""
         with self._lock:
-            watchers = [w for group in self._by_prefix.values() for w in group]
-            self._by_prefix = {}
+            watchers = self._all_watchers()
+            self._routes = {}
             self._ring.clear()
             self._floor = self._revision = self.delivered = revision
         for watcher in watchers:
@@ -108,13 +127,16 @@ class Hub:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            watchers = [w for group in self._by_prefix.values() for w in group]
-            self._by_prefix = {}
+            watchers = self._all_watchers()
+            self._routes = {}
         for watcher in watchers:
             watcher.close()
 
-    def watch(self, prefix: str, from_revision: int) -> QueueWatch:
-        watcher = QueueWatch(self, prefix, from_revision)
+    def watch(self, prefix: str, from_revision: int,
+              index: tuple[str, str] | None = None) -> QueueWatch:
+        if index is not None and index[0] not in self._indexes:
+            raise StoreError(f"no watch index named {index[0]!r}")
+        watcher = QueueWatch(self, prefix, from_revision, index)
         watcher._attach()
         return watcher
 
@@ -130,8 +152,10 @@ class Hub:
             upto = self._revision
             if after < self._floor and self._history is None:
                 raise OutOfRing(self._floor)
-            group = self._by_prefix.get(prefix, ())
-            self._by_prefix = {**self._by_prefix, prefix: (*group, watcher)}
+            route, value = watcher.route
+            by_value = self._routes.get(route, {})
+            by_value = {**by_value, value: (*by_value.get(value, ()), watcher)}
+            self._routes = {**self._routes, route: by_value}
             if after < self._floor:
                 return upto, None
             replay = []
@@ -144,26 +168,62 @@ class Hub:
             return upto, replay
 
     def _unregister(self, watcher: QueueWatch) -> None:
+        route, value = watcher.route
         with self._lock:
-            group = tuple(w for w in self._by_prefix.get(watcher.prefix, ()) if w is not watcher)
-            by_prefix = dict(self._by_prefix)
+            by_value = dict(self._routes.get(route, {}))
+            group = tuple(w for w in by_value.get(value, ()) if w is not watcher)
             if group:
-                by_prefix[watcher.prefix] = group
+                by_value[value] = group
             else:
-                by_prefix.pop(watcher.prefix, None)
-            self._by_prefix = by_prefix
+                by_value.pop(value, None)
+            routes = dict(self._routes)
+            if by_value:
+                routes[route] = by_value
+            else:
+                routes.pop(route, None)
+            self._routes = routes
+
+    def _all_watchers(self) -> list[QueueWatch]:
+        return [w for by_value in self._routes.values() for group in by_value.values()
+                for w in group]
 
     def _read_history(self, prefix: str, after: int, upto: int) -> list[Event]:
         assert self._history is not None
         return self._history(prefix, after, upto, HISTORY_PAGE)
 
+    def _selects(self, index: tuple[str, str], event: Event) -> bool:
+        return index[1] in index_values(self._indexes[index[0]], event)
+
+    def selector(self, index: tuple[str, str]) -> Callable[[Event], bool]:
+        """The predicate of an indexed watch, for watchers the hub does not feed."""
+        if index[0] not in self._indexes:
+            raise StoreError(f"no watch index named {index[0]!r}")
+        return lambda event: self._selects(index, event)
+
+
+def index_values(function: IndexFunction, event: Event) -> set[str]:
+    """The index values of the key before and after the change."""
+    values = set()
+    for kv in (event.kv, event.prev):
+        if kv is not None and kv.value:
+            try:
+                value = function(kv)
+            except Exception:        # an undecodable value is in no index
+                value = None
+            if value is not None:
+                values.add(value)
+    return values
+
 
 class QueueWatch(Watch):
     """A watcher fed by a Hub (or by any source calling _push/_fail)."""
 
-    def __init__(self, hub: Hub | None, prefix: str, from_revision: int):
+    def __init__(self, hub: Hub | None, prefix: str, from_revision: int,
+                 index: tuple[str, str] | None = None):
         self._hub = hub
         self.prefix = prefix
+        self.index = index
+        self.route = ((prefix, index[0]), index[1]) if index else ((prefix, None), None)
         self._cond = threading.Condition()
         self._replay: deque[Event] = deque()   # (start, replay_upto], replayed first
         self._replay_upto = 0                  # > position: more to read from history
@@ -230,6 +290,11 @@ class QueueWatch(Watch):
         while True:
             if self._replay:
                 event = self._replay.popleft()
+                # The ring and the history are by prefix only; live pushes are
+                # already routed by index.
+                if self.index and not self._hub._selects(self.index, event):
+                    self._position = max(self._position, event.kv.mod_revision)
+                    continue
             elif self._replay_upto > self._position:
                 return None     # live events wait until the history is replayed
             elif self._pending:

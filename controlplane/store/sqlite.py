@@ -18,7 +18,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .base import (
     Compacted,
@@ -28,6 +28,7 @@ from .base import (
     Store,
     StoreError,
     Unavailable,
+    check_key,
 )
 from .compactor import Compactor
 from .hub import Hub, QueueWatch
@@ -38,7 +39,7 @@ from .sqlite_writer import COMPACT_CHUNK, Writer
 class SqliteStore(Store):
     def __init__(self, path: str, *, retention: float = 300.0, max_revisions: int = 50_000,
                  compact_interval: float = 30.0, ring_size: int = 4096,
-                 max_pending: int = 10_000):
+                 max_pending: int = 10_000, max_readers: int = 8):
         self.path = os.path.abspath(path)
         self._closed = False
         self._lock_fd = _lock(self.path + ".lock")
@@ -52,6 +53,10 @@ class SqliteStore(Store):
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
+        # Each connection keeps its own page cache (2 MiB): a server with hundreds
+        # of request threads must not open hundreds of them. Reads take tens of
+        # microseconds, so a few connections serve any number of threads.
+        self._readers = threading.BoundedSemaphore(max_readers)
         self._compacted = meta["compact_revision"]
         self._hub = Hub(meta["revision"], self._history, ring_size=ring_size,
                         max_pending=max_pending)
@@ -108,13 +113,13 @@ class SqliteStore(Store):
     # -- writes ------------------------------------------------------------------
 
     def create(self, key: str, value: bytes) -> int:
-        return self._writer.submit("create", key, bytes(value))
+        return self._writer.submit("create", check_key(key), bytes(value))
 
     def update(self, key: str, value: bytes, expected_revision: int = 0) -> int:
-        return self._writer.submit("update", key, bytes(value), expected_revision)
+        return self._writer.submit("update", check_key(key), bytes(value), int(expected_revision))
 
     def delete(self, key: str, expected_revision: int = 0) -> tuple[int, KeyValue]:
-        return self._writer.submit("delete", key, b"", expected_revision)
+        return self._writer.submit("delete", check_key(key), b"", int(expected_revision))
 
     def compact(self, revision: int) -> None:
         if revision > self.revision():
@@ -127,8 +132,12 @@ class SqliteStore(Store):
 
     # -- watches -----------------------------------------------------------------
 
-    def watch(self, prefix: str, from_revision: int) -> QueueWatch:
-        return self._hub.watch(prefix, from_revision)
+    def watch(self, prefix: str, from_revision: int, *,
+              index: tuple[str, str] | None = None) -> QueueWatch:
+        return self._hub.watch(prefix, from_revision, index)
+
+    def add_index(self, name: str, function: Callable[[KeyValue], str | None]) -> None:
+        self._hub.add_index(name, function)
 
     def _on_commit(self, events: list[Event], revision: int) -> None:
         self._hub.publish(events, revision)
@@ -169,22 +178,23 @@ class SqliteStore(Store):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._pool_lock:
-            if self._closed:
-                raise Unavailable("store is closed")
-            conn = self._idle.pop() if self._idle else None
-        try:
-            if conn is None:
-                conn = connect(self.path, writer=False)
-                with self._pool_lock:
-                    self._all.append(conn)
-            yield conn
-        except sqlite3.Error as exc:
-            raise Unavailable(f"store read failed: {exc}") from exc
-        finally:
-            if conn is not None:
-                with self._pool_lock:
-                    self._idle.append(conn)
+        with self._readers:
+            with self._pool_lock:
+                if self._closed:
+                    raise Unavailable("store is closed")
+                conn = self._idle.pop() if self._idle else None
+            try:
+                if conn is None:
+                    conn = connect(self.path, writer=False)
+                    with self._pool_lock:
+                        self._all.append(conn)
+                yield conn
+            except sqlite3.Error as exc:
+                raise Unavailable(f"store read failed: {exc}") from exc
+            finally:
+                if conn is not None:
+                    with self._pool_lock:
+                        self._idle.append(conn)
 
 
 @contextlib.contextmanager

@@ -52,6 +52,10 @@ def connect(path: str, *, writer: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                            timeout=30.0)
     if writer:
+        # First of all: switching to WAL writes the file header, after which a
+        # new database can no longer take auto_vacuum without a full VACUUM (on
+        # an existing database this is a no-op).
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         # The writer is the only writer, so it waits only in checkpoints, which
         # may give up and retry at the next compaction rather than stall writes.
@@ -65,10 +69,6 @@ def connect(path: str, *, writer: bool) -> sqlite3.Connection:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the tables in a new database; refuse one from a newer version."""
-    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
-        # Must precede the first table: auto_vacuum cannot be turned on later
-        # without a full VACUUM.
-        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("BEGIN IMMEDIATE")
     try:
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone() is None:

@@ -103,7 +103,14 @@ class Writer:
                     break
             writes = [op for op in batch if op.kind not in ("stop", "maintain")]
             if writes:
-                self._commit(writes)
+                try:
+                    self._commit(writes)
+                except Exception as exc:    # a bug here must not hang every caller
+                    log.exception("store writer failed")
+                    for op in writes:
+                        if not op.done.is_set():
+                            op.error = Unavailable(f"store writer failed: {exc!r}")
+                            op.done.set()
             for op in batch:
                 if op.kind == "maintain":
                     self._maintain(op)
@@ -116,24 +123,30 @@ class Writer:
         events: list[Event] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            state = self._load([op.key for op in ops if op.kind != "compact"])
             for op in ops:
+                if op.kind == "compact":
+                    op.result = self._compact_chunk(op.expected)
+                    continue
                 try:
-                    event = self._apply(op, revision + 1)
+                    event = apply(op, revision + 1, state.get(op.key))
                 except StoreError as exc:
                     op.error = exc
                     continue
-                if event is not None:
-                    revision += 1
-                    events.append(event)
-            if revision != self.revision:
+                revision += 1
+                events.append(event)
+                state[op.key] = None if event.type == "DELETE" else event.kv
+            if events:
+                self._save(events, state)
                 conn.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("store commit failed: %s", exc)
             try:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             except sqlite3.Error:
-                pass
+                pass    # SQLite may have rolled back itself (disk full, I/O error)
             for op in ops:
                 if op.error is None:
                     op.error = Unavailable(f"store write failed: {exc}")
@@ -149,49 +162,37 @@ class Writer:
             except Exception:   # a broken watcher must never stop the writer
                 log.exception("publishing store events failed")
 
-    def _apply(self, op: _Op, revision: int) -> Event | None:
-        """Apply one operation at `revision`; its Event, or None if it changed no key."""
-        conn, key = self._conn, op.key
-        if op.kind == "create":
-            inserted = conn.execute(
-                "INSERT INTO kv(key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(key) DO NOTHING", (key, op.value, revision, revision)).rowcount
-            if not inserted:
-                raise KeyExists(key)
-            conn.execute(
-                "INSERT INTO log(revision, key, deleted, create_revision, prev_revision, value)"
-                " VALUES (?, ?, 0, ?, 0, ?)", (revision, key, revision, op.value))
-            op.result = revision
-            return Event("PUT", KeyValue(key, op.value, revision, revision))
-        if op.kind == "compact":
-            op.result = self._compact_chunk(op.expected)
-            return None
+    # A batch is read and written with a handful of statements whatever its size:
+    # the sqlite3 module releases the GIL around every statement step, and in a
+    # busy server each release can cost the writer a whole switch interval (5 ms)
+    # before it gets the GIL back.
 
-        row = conn.execute("SELECT value, create_revision, mod_revision FROM kv WHERE key = ?",
-                           (key,)).fetchone()
-        if row is None:
-            raise KeyNotFound(key)
-        old = KeyValue(key, row[0], row[1], row[2])
-        if op.expected and op.expected != old.mod_revision:
-            raise RevisionConflict(key, old.mod_revision)
-        if op.kind == "update":
-            conn.execute("UPDATE kv SET value = ?, mod_revision = ? WHERE key = ?",
-                         (op.value, revision, key))
-            conn.execute(
-                "INSERT INTO log(revision, key, deleted, create_revision, prev_revision, value,"
-                " prev_value) VALUES (?, ?, 0, ?, ?, ?, ?)",
-                (revision, key, old.create_revision, old.mod_revision, op.value, old.value))
-            op.result = revision
-            return Event("PUT", KeyValue(key, op.value, old.create_revision, revision), old)
-        if op.kind == "delete":
-            conn.execute("DELETE FROM kv WHERE key = ?", (key,))
-            conn.execute(
-                "INSERT INTO log(revision, key, deleted, create_revision, prev_revision, value)"
-                " VALUES (?, ?, 1, ?, ?, ?)",
-                (revision, key, old.create_revision, old.mod_revision, old.value))
-            op.result = (revision, old)
-            return Event("DELETE", KeyValue(key, old.value, old.create_revision, revision), old)
-        raise ValueError(f"unknown store operation {op.kind!r}")
+    def _load(self, keys: list[str]) -> dict[str, KeyValue | None]:
+        """The current rows of `keys` (one SELECT per 500 keys)."""
+        state: dict[str, KeyValue | None] = dict.fromkeys(keys)
+        for chunk in _chunks(list(state), 500):
+            marks = ",".join("?" * len(chunk))
+            for key, value, create, mod in self._conn.execute(
+                    "SELECT key, value, create_revision, mod_revision FROM kv"
+                    f" WHERE key IN ({marks})", chunk):
+                state[key] = KeyValue(key, value, create, mod)
+        return state
+
+    def _save(self, events: list[Event], state: dict[str, KeyValue | None]) -> None:
+        """Write the batch's final rows and its log entries."""
+        touched = {event.kv.key for event in events}
+        gone = [key for key in touched if state[key] is None]
+        live = [state[key] for key in touched if state[key] is not None]
+        for chunk in _chunks(gone, 500):
+            self._conn.execute(f"DELETE FROM kv WHERE key IN ({','.join('?' * len(chunk))})",
+                               chunk)
+        _insert(self._conn, "INSERT INTO kv(key, value, create_revision, mod_revision)",
+                [(kv.key, kv.value, kv.create_revision, kv.mod_revision) for kv in live],
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+                " create_revision = excluded.create_revision,"
+                " mod_revision = excluded.mod_revision")
+        _insert(self._conn, "INSERT INTO log(revision, key, deleted, create_revision,"
+                " prev_revision, value, prev_value)", [_log_row(event) for event in events])
 
     def _compact_chunk(self, target: int) -> int:
         """Record the compaction revision and delete up to COMPACT_CHUNK log rows below it."""
@@ -223,3 +224,47 @@ class Writer:
             op.error.__cause__ = exc
         finally:
             op.done.set()
+
+
+def apply(op: _Op, revision: int, old: KeyValue | None) -> Event:
+    """Check `op` against the key's current row; the change it makes at `revision`."""
+    key = op.key
+    if op.kind == "create":
+        if old is not None:
+            raise KeyExists(key)
+        op.result = revision
+        return Event("PUT", KeyValue(key, op.value, revision, revision))
+    if old is None:
+        raise KeyNotFound(key)
+    if op.expected and op.expected != old.mod_revision:
+        raise RevisionConflict(key, old.mod_revision)
+    if op.kind == "update":
+        op.result = revision
+        return Event("PUT", KeyValue(key, op.value, old.create_revision, revision), old)
+    if op.kind == "delete":
+        op.result = (revision, old)
+        return Event("DELETE", KeyValue(key, old.value, old.create_revision, revision), old)
+    raise ValueError(f"unknown store operation {op.kind!r}")
+
+
+def _log_row(event: Event) -> tuple:
+    kv, prev = event.kv, event.prev
+    if event.type == "DELETE":
+        return (kv.mod_revision, kv.key, 1, kv.create_revision, prev.mod_revision, kv.value,
+                None)
+    if prev is None:
+        return (kv.mod_revision, kv.key, 0, kv.create_revision, 0, kv.value, None)
+    return (kv.mod_revision, kv.key, 0, kv.create_revision, prev.mod_revision, kv.value,
+            prev.value)
+
+
+def _insert(conn: sqlite3.Connection, head: str, rows: list[tuple], tail: str = "") -> None:
+    """INSERT `rows` with one multi-row VALUES statement per 200 rows."""
+    for chunk in _chunks(rows, 200):
+        row = "(" + ",".join("?" * len(chunk[0])) + ")"
+        conn.execute(f"{head} VALUES {','.join([row] * len(chunk))}{tail}",
+                     [value for values in chunk for value in values])
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]

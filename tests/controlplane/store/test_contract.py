@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
 
 import pytest
 
@@ -12,6 +15,7 @@ from supernetes.controlplane.store import (
     KeyExists,
     KeyNotFound,
     RevisionConflict,
+    StoreError,
 )
 
 
@@ -384,3 +388,83 @@ def test_many_watchers_each_get_exactly_their_events(store, prefix):
     finally:
         for watch in watches.values():
             watch.close()
+
+
+def node_of(kv):
+    return json.loads(kv.value).get("node")
+
+
+def test_indexed_watches_get_only_their_keys_including_keys_moving_away(store, prefix):
+    store.add_index("node", node_of)
+    start = store.revision()
+    on_a = store.watch(prefix, start, index=("node", "a"))
+    on_b = store.watch(prefix, start, index=("node", "b"))
+    try:
+        store.create(prefix + "p1", b'{"node": "a"}')
+        store.create(prefix + "p2", b'{"node": "b"}')
+        store.create(prefix + "p3", b'{}')                    # in no index
+        store.update(prefix + "p1", b'{"node": "b"}')         # moves from a to b
+        store.delete(prefix + "p2")
+        store.create(prefix + "p4", b"not json")              # in no index either
+        assert [(e.type, e.kv.key[len(prefix):]) for e in take(on_a, 2)] == \
+            [("PUT", "p1"), ("PUT", "p1")]
+        assert on_a.next(0.3) is None
+        assert [(e.type, e.kv.key[len(prefix):]) for e in take(on_b, 3)] == \
+            [("PUT", "p2"), ("PUT", "p1"), ("DELETE", "p2")]
+        assert on_b.next(0.3) is None
+        # A watch started later replays the same selection from the past.
+        replayed = store.watch(prefix, start, index=("node", "a"))
+        assert [e.kv.value for e in take(replayed, 2)] == [b'{"node": "a"}', b'{"node": "b"}']
+        assert replayed.next(0.3) is None
+        replayed.close()
+    finally:
+        on_a.close()
+        on_b.close()
+
+
+def test_watching_an_unknown_index_is_refused(store, prefix):
+    with pytest.raises(StoreError, match="no watch index named 'colour'"):
+        store.watch(prefix, store.revision(), index=("colour", "red"))
+
+
+def test_closing_leaves_no_thread_and_no_open_file(store_url, prefix):
+    from supernetes.controlplane.store import open_store
+
+    def open_files():
+        return len(os.listdir("/proc/self/fd"))
+
+    warm = open_store(store_url)          # imports, pools and caches warmed up
+    warm.close()
+    threads, files = threading.active_count(), open_files()
+    for i in range(20):
+        store = open_store(store_url)
+        revision = store.create(f"{prefix}{i}", b"")
+        watch = store.watch(prefix, revision - 1)
+        assert watch.next(10).kv.mod_revision == revision
+        store.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == threads
+    assert open_files() <= files
+
+
+def test_a_bad_key_fails_alone_while_other_writes_go_through(store, prefix):
+    results, errors = [], []
+
+    def write(n):
+        try:
+            results.append(store.create(f"{prefix}{n}", b""))
+        except Exception as exc:   # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for bad in (None, "", 42):
+        with pytest.raises(TypeError):
+            store.create(bad, b"")
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.list(prefix)[0]) == 8

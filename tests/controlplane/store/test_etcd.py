@@ -130,3 +130,18 @@ def test_an_unreachable_etcd_is_one_clear_error(etcd_server):
         assert store.revision() > 0
     finally:
         store.close()
+
+
+def test_an_indexed_watch_older_than_the_ring_is_filtered_too(etcd_server, prefix):
+    store = EtcdStore([etcd_server.endpoint], compact_interval=0, ring_size=4)
+    store.add_index("node", lambda kv: kv.value.decode())
+    try:
+        start = store.revision()
+        mine = [store.create(f"{prefix}{i}", b"a" if i % 3 == 0 else b"b") for i in range(12)]
+        watch = store.watch(prefix, start, index=("node", "a"))
+        assert isinstance(watch, StreamWatch)
+        assert [watch.next(10).kv.mod_revision for _ in range(4)] == mine[::3]
+        assert watch.next(0.3) is None
+        watch.close()
+    finally:
+        store.close()
