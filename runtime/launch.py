@@ -1,0 +1,64 @@
+"""What a new container's processes inherit from their creator across fork().
+
+A container is made by three forks from one single-threaded caller (the `superc`
+process or the spawner), never by exec'ing a helper binary:
+
+    caller --fork--> monitor --fork--> nsexec child --fork--> init (PID 1)
+    create.py        monitor.py        nsexec.py              init.py
+
+Each child simply continues with the objects the caller built, so nothing is
+serialised; `Launch` gathers them in one place, and `keep_fds()` says which
+descriptors must survive when the monitor closes everything else it inherited
+(in the spawner that includes other clients' sockets).
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import explain
+from .cgroups.base import Manager
+from .config import Config
+from .record import Record
+from .state import StateDir
+from .sync import Channel
+
+
+class Launch(Record):
+    config: Config
+    manager: Manager
+    state_dir: StateDir
+    channel: Channel  # the child's end of the sync channel
+    stdio_fds: list  # what becomes 0, 1, 2 in the init (None: inherited as is)
+    console_fd: int | None = None  # unix socket the pty master is sent over
+    fifo_path: str = ""
+    report_fd: int = -1  # nsexec -> monitor: the init's PID (write end)
+
+    def keep_fds(self) -> set[int]:
+        keep = {0, 1, 2, *self.channel.fds()}
+        keep.update(fd for fd in self.stdio_fds if fd is not None)
+        if self.console_fd is not None:
+            keep.add(self.console_fd)
+        trace = explain.fileno()
+        if trace is not None:
+            keep.add(trace)
+        return keep
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every descriptor not in `keep` (what a forked helper inherited by accident)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the directory's own descriptor, already gone
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception raised in a child: `mount: Permission denied (/x/proc)`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
