@@ -17,7 +17,7 @@ APT_PACKAGES := \
 	busybox-static debootstrap runc umoci skopeo docker-registry apache2-utils \
 	etcd-server etcd-client qemu-system-x86 shellcheck ruby systemd
 
-.PHONY: install apt venv test lint unit demo bench clean
+.PHONY: install apt venv test lint unit demo bench clean vm-kernel vm-test
 
 install: apt venv
 
@@ -47,6 +47,15 @@ test: install lint
 
 unit: install
 	$(VENV)/bin/pytest -m 'not root' $(PYTEST_ARGS)
+
+# The cgroup v2 VM harness (tests/vm): Debian's kernel, fetched with apt-get
+# download and unpacked (never installed), plus a busybox initramfs. The harness
+# runs this itself; `vm-test` shows the VM's console while it runs the suite.
+vm-kernel: apt
+	tests/vm/prepare-kernel.sh
+
+vm-test: install vm-kernel
+	$(PY) tests/vm/harness.py $(PYTEST_ARGS)
 
 demo: install
 	$(VENV)/bin/supernetes demo

@@ -329,6 +329,8 @@ BPF_PROG_QUERY = 16
 BPF_PROG_TYPE_CGROUP_DEVICE = 15
 BPF_CGROUP_DEVICE = 6
 BPF_F_ALLOW_MULTI = 2
+_BPF_ATTACH_NAMES = {BPF_CGROUP_DEVICE: "BPF_CGROUP_DEVICE"}
+_BPF_FLAG_NAMES = {BPF_F_ALLOW_MULTI: "BPF_F_ALLOW_MULTI"}
 _BPF_ATTR_SIZE = 128
 
 
@@ -364,7 +366,9 @@ def bpf_prog_load_cgroup_device(insns: bytes, license: str = "Apache-2.0") -> in
 def bpf_prog_attach(target_fd: int, prog_fd: int, attach_type: int, flags: int = 0,
                     path: str | None = None) -> None:
     explain.step(f"bpf(BPF_PROG_ATTACH, {{target_fd=open({_quote(path)}), "
-                 f"attach_bpf_fd={prog_fd}, attach_type={attach_type}, attach_flags={flags}}})")
+                 f"attach_bpf_fd={prog_fd}, "
+                 f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}, "
+                 f"attach_flags={flag_names(flags, _BPF_FLAG_NAMES)}}})")
     attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
     struct.pack_into("<IIII", attr, 0, target_fd, prog_fd, attach_type, flags)
     _bpf(BPF_PROG_ATTACH, attr, "bpf(BPF_PROG_ATTACH)", path)
@@ -373,7 +377,8 @@ def bpf_prog_attach(target_fd: int, prog_fd: int, attach_type: int, flags: int =
 def bpf_prog_detach(target_fd: int, prog_fd: int, attach_type: int,
                     path: str | None = None) -> None:
     explain.step(f"bpf(BPF_PROG_DETACH, {{target_fd=open({_quote(path)}), "
-                 f"attach_bpf_fd={prog_fd}, attach_type={attach_type}}})")
+                 f"attach_bpf_fd={prog_fd}, "
+                 f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}}})")
     attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
     struct.pack_into("<III", attr, 0, target_fd, prog_fd, attach_type)
     _bpf(BPF_PROG_DETACH, attr, "bpf(BPF_PROG_DETACH)", path)

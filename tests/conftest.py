@@ -18,10 +18,20 @@ def _cgroup_v1_available() -> bool:
     )
 
 
+def _cgroup_v2_available() -> bool:
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            return {"memory", "pids"} <= set(f.read().split())
+    except OSError:
+        return False
+
+
 NEEDS = {
     "root": (lambda: os.geteuid() == 0, "needs root (real namespaces, mounts and cgroups)"),
     "netns": (lambda: shutil.which("ip") is not None, "needs iproute2 (`ip`)"),
     "cgroup_v1": (_cgroup_v1_available, "needs cgroup v1 controllers under /sys/fs/cgroup"),
+    "cgroup_v2": (_cgroup_v2_available,
+                  "needs cgroup v2 controllers; runs inside the VM harness (tests/vm)"),
 }
 
 

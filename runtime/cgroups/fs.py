@@ -33,7 +33,9 @@ def write(directory: str | bytes, name: str | bytes, value: object) -> None:
     text = str(value)
     explain.step(f"write {path} = {text}")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        # O_TRUNC, as a shell's `>` does: cgroupfs ignores it; a plain file (the v2
+        # unit tests' stand-in tree) would otherwise keep a longer old value's tail.
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
         try:
             os.write(fd, text.encode())
         finally:
@@ -79,22 +81,35 @@ def exists(directory: str, name: str = "") -> bool:
 
 
 def makedirs(path: str) -> list[str]:
-    """Make `path` and missing ancestors, traced; returns the ones made, topmost first."""
+    """Make `path` and missing ancestors, traced; returns the ones made, topmost first.
+
+    All or nothing: if a level fails, the levels made before it are removed again.
+    """
     missing = []
     probe = path
     while not os.path.isdir(probe):
         missing.append(probe)
         probe = os.path.dirname(probe)
-    made = []
-    for directory in reversed(missing):
-        explain.step(f"mkdir {directory}")
-        try:
-            os.mkdir(directory, 0o755)
-        except FileExistsError:
-            continue  # a concurrent creator won the race: the directory is there
-        except OSError as exc:
-            raise _fail("mkdir", directory, exc) from exc
-        made.append(directory)
+    made: list[str] = []
+    try:
+        for directory in reversed(missing):
+            explain.step(f"mkdir {directory}")
+            try:
+                os.mkdir(directory, 0o755)
+            except FileExistsError as exc:
+                if os.path.isdir(directory):
+                    continue  # a concurrent creator won the race: the directory is there
+                raise _fail("mkdir", directory, exc) from exc
+            except OSError as exc:
+                raise _fail("mkdir", directory, exc) from exc
+            made.append(directory)
+    except CgroupError:
+        for directory in reversed(made):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+        raise
     return made
 
 
@@ -159,12 +174,12 @@ def prune_empty(path: str, stop: str) -> None:
         current = os.path.dirname(current)
 
 
-def wait_until_empty(directory: str, timeout: float) -> list[int]:
+def wait_until_empty(directories: list[str], timeout: float) -> list[int]:
     """Wait up to `timeout` for every process to leave; returns those left."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
-        left = procs(directory) if os.path.isdir(directory) else []
+        left = sorted({pid for d in directories if os.path.isdir(d) for pid in procs(d)})
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(delay)

@@ -122,34 +122,36 @@ class V1Manager(Manager):
         return sorted(found)
 
     def kill(self, sig: int = SIGKILL) -> None:
-        # Frozen first, so nothing forks a new process between listing and signalling.
+        # Frozen first, so nothing forks a new process between listing and signalling
+        # (a container that was paused stays paused for signals other than SIGKILL).
         can_freeze = "freezer" in self._dirs and os.path.isdir(self._dirs["freezer"])
-        if can_freeze:
+        freeze_here = can_freeze and not self.frozen()
+        if freeze_here:
             self.freeze()
         try:
             super().kill(sig)
         finally:
-            if can_freeze:
+            if freeze_here:
                 self.thaw()
 
     def exists(self) -> bool:
         return any(os.path.isdir(d) for d in self._unique())
 
     def destroy(self) -> None:
+        left = fs.wait_until_empty(self._unique(), EXIT_GRACE)
+        if left:
+            raise CgroupError(f"cannot remove {self._unique()[0]} (and its siblings): "
+                              f"processes {left} are still running in it (kill them first)")
         errors = []
         for directory in self._unique():
             try:
-                left = fs.wait_until_empty(directory, EXIT_GRACE)
-                if left:
-                    raise CgroupError(f"cannot remove {directory}: processes {left} are "
-                                      "still running in it (kill them first)")
                 fs.remove_tree(directory)
                 stop = next((self._parents[n] for n, d in self._dirs.items()
                              if d == directory and n in self._parents), None)
                 if stop:
                     fs.prune_empty(directory, stop)
             except CgroupError as exc:
-                errors.append(exc)
+                errors.append(exc)  # go on: remove as much as possible
         if errors:
             raise errors[0]
 

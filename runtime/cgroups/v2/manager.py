@@ -199,7 +199,7 @@ class V2Manager(Manager):
         return os.path.isdir(self._dir)
 
     def destroy(self) -> None:
-        left = fs.wait_until_empty(self._dir, EXIT_GRACE)
+        left = fs.wait_until_empty([self._dir], EXIT_GRACE)
         if left:
             raise CgroupError(f"cannot remove {self._dir}: processes {left} are still "
                               "running in it (kill them first)")

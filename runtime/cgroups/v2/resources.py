@@ -17,6 +17,8 @@ the same limits under `superc` as under `runc`:
 
 from __future__ import annotations
 
+import os
+
 from .. import fs
 from ..base import CgroupError, Resources
 from . import devices
@@ -60,7 +62,8 @@ def apply(directory: str, resources: Resources) -> None:
     def need(controller: str, what: str) -> None:
         if controller not in available:
             raise CgroupError(f"{directory}: {what} needs the {controller} controller, which "
-                              "the parent cgroup does not delegate to it")
+                              f"{os.path.dirname(directory)} does not offer (its own parent "
+                              "must enable it in cgroup.subtree_control)")
 
     r = resources
     if r.memory_limit is not None or r.memory_swap is not None or r.memory_reservation is not None:
