@@ -399,3 +399,49 @@ def bpf_prog_get_fd_by_id(prog_id: int) -> int:
     attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
     struct.pack_into("<I", attr, 0, prog_id)
     return _bpf(BPF_PROG_GET_FD_BY_ID, attr, "bpf(BPF_PROG_GET_FD_BY_ID)")
+# --- the new mount API (<linux/mount.h>, Linux 5.2+) -------------------------------------
+# Used where mount(2) cannot express a mount: mount(2) passes its options in one page,
+# so an overlay of many layers with long paths does not fit, while fsconfig() takes
+# one lower dir per call ("lowerdir+", Linux 6.8+). The syscall numbers are the
+# unified ones, the same on x86_64 and aarch64.
+
+FSOPEN_CLOEXEC = 0x1
+FSMOUNT_CLOEXEC = 0x1
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+AT_FDCWD = -100
+_SYS_MOVE_MOUNT, _SYS_FSOPEN, _SYS_FSCONFIG, _SYS_FSMOUNT = 429, 430, 431, 432
+_FSCONFIG_NAMES = {FSCONFIG_SET_FLAG: "FSCONFIG_SET_FLAG",
+                   FSCONFIG_SET_STRING: "FSCONFIG_SET_STRING",
+                   FSCONFIG_CMD_CREATE: "FSCONFIG_CMD_CREATE"}
+
+
+def fsopen(fstype: str, flags: int = FSOPEN_CLOEXEC) -> int:
+    """A filesystem context for `fstype`; configure it with fsconfig(), then fsmount()."""
+    explain.step(f"fsopen({_quote(fstype)}, {'FSOPEN_CLOEXEC' if flags else '0'})")
+    return _check(_libc.syscall(_SYS_FSOPEN, _b(fstype), ctypes.c_uint(flags)), "fsopen")
+
+
+def fsconfig(fd: int, cmd: int, key: str | None = None, value: str | None = None) -> None:
+    explain.step(f"fsconfig({fd}, {_FSCONFIG_NAMES.get(cmd, cmd)}, {_quote(key)}, "
+                 f"{_quote(value)}, 0)")
+    _check(_libc.syscall(_SYS_FSCONFIG, ctypes.c_int(fd), ctypes.c_uint(cmd), _b(key),
+                         _b(value), ctypes.c_int(0)), "fsconfig", key)
+
+
+def fsmount(fd: int, flags: int = FSMOUNT_CLOEXEC, attr_flags: int = 0) -> int:
+    """A detached mount of a created filesystem context; attach it with move_mount()."""
+    explain.step(f"fsmount({fd}, {'FSMOUNT_CLOEXEC' if flags else '0'}, {attr_flags})")
+    return _check(_libc.syscall(_SYS_FSMOUNT, ctypes.c_int(fd), ctypes.c_uint(flags),
+                                ctypes.c_uint(attr_flags)), "fsmount")
+
+
+def move_mount(mount_fd: int, target: str) -> None:
+    """Attach a detached mount (from fsmount) at `target`."""
+    explain.step(f'move_mount({mount_fd}, "", AT_FDCWD, {_quote(target)}, '
+                 "MOVE_MOUNT_F_EMPTY_PATH)")
+    _check(_libc.syscall(_SYS_MOVE_MOUNT, ctypes.c_int(mount_fd), b"", ctypes.c_int(AT_FDCWD),
+                         _b(target), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)),
+           "move_mount", target)
