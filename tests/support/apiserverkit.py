@@ -42,7 +42,7 @@ class Etcd:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        log = open(self.data_dir.parent / "etcd.log", "ab")  # noqa: SIM115 - lives with etcd
+        log = open(self.data_dir.parent / "etcd.log", "ab")
         self.process = subprocess.Popen(
             ["etcd", "--name", "apiserver-test", "--data-dir", str(self.data_dir),
              "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
