@@ -92,7 +92,21 @@ class V2Manager(Manager):
             inside = fs.procs(directory, recursive=False)
             if inside:
                 self._step_aside(directory, inside)
-        fs.write(directory, "cgroup.subtree_control", " ".join("+" + c for c in missing))
+        try:
+            fs.write(directory, "cgroup.subtree_control", " ".join("+" + c for c in missing))
+        except CgroupError:
+            # One refusal fails the whole write (e.g. cpu with realtime tasks under
+            # CONFIG_RT_GROUP_SCHED). Hand down what can be; a limit that needs a
+            # missing controller then fails in set(), naming it.
+            enabled_any = False
+            for controller in missing:
+                try:
+                    fs.write(directory, "cgroup.subtree_control", "+" + controller)
+                    enabled_any = True
+                except CgroupError:
+                    continue
+            if not enabled_any:
+                raise
 
     def _step_aside(self, directory: str, inside: list[int]) -> None:
         if self._caller and directory == self._parent and inside == [os.getpid()]:
