@@ -18,6 +18,7 @@ other exception as a 500 InternalError whose traceback goes to the log only.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -55,6 +56,19 @@ class Server:
         # Where the scheduler and controllers will start, in this process, once they
         # exist: `supernetes server` composes them through `Server.components`.
         self.components: list = []
+        self._deleted_namespaces: dict[str, float] = {}
+
+    def namespace_deleted(self, name: str) -> None:
+        self._deleted_namespaces[name] = time.monotonic() + 10.0
+
+    def recently_deleted(self, name: str) -> bool:
+        until = self._deleted_namespaces.get(name)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            self._deleted_namespaces.pop(name, None)
+            return False
+        return True
 
     def start(self) -> None:
         self.cacher.start()

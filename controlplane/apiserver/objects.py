@@ -98,8 +98,9 @@ _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def generate_name(base: str) -> str:
-    base = base[:58]
-    return base + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+    # One read of the random pool, not five (the modulo bias is irrelevant here).
+    suffix = "".join(_SUFFIX_ALPHABET[b % len(_SUFFIX_ALPHABET)] for b in secrets.token_bytes(5))
+    return base[:58] + suffix
 
 
 def content_without_meta(obj: dict) -> dict:

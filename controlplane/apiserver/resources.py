@@ -356,6 +356,7 @@ def delete(ctx: Ctx, options: DeleteOptions) -> dict:
             meta["finalizers"] = finalizers
         if strategy.is_kind(rt, "", "Namespace"):
             obj.setdefault("status", {})["phase"] = "Terminating"
+            ctx.server.namespace_deleted(ctx.name)
         if ctx.dry_run:
             return obj
         try:

@@ -13,7 +13,9 @@ namespace finalize, and the seam for log and exec.
                                       and they answer 503
 
 Also here: namespace admission for creates (the namespace must exist and not
-be terminating), as Kubernetes' NamespaceLifecycle plugin does.
+be terminating), as Kubernetes' NamespaceLifecycle plugin does: from the watch
+cache, except for namespaces this server deleted moments ago, which are looked
+up in the store (the cache may not have seen the deletion yet).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from . import authz, codec, errors, objects, patching, resources, strategy
 def admit_namespace(ctx: resources.Ctx) -> None:
     ns_rt = registry.lookup("", "v1", "namespaces")
     entry = ctx.server.cacher.namespace_exists(ns_rt, ctx.namespace)
-    if entry is None:
+    if entry is None or ctx.server.recently_deleted(ctx.namespace):
         # The cache may be a few milliseconds behind a namespace just created.
         kv = ctx.store.get(objects.key(ns_rt, None, ctx.namespace))
         if kv is None:
@@ -73,6 +75,11 @@ def dispatch(ctx: resources.Ctx, method: str, view):
                                      f"agent proxy is configured")
         return proxy(ctx, request)
     raise errors.method_not_allowed(method, request.path)
+
+
+def _dict(value) -> dict:
+    """A sub-object of a client's body, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
 
 
 # -- scale ----------------------------------------------------------------------------
@@ -122,9 +129,8 @@ def _write_replicas(ctx: resources.Ctx, replicas, expected_rv: int | None) -> di
 def set_scale(ctx: resources.Ctx, body) -> dict:
     if not isinstance(body, dict) or body.get("kind") not in (None, "Scale"):
         raise errors.bad_request("the body must be an autoscaling/v1 Scale")
-    meta = body.get("metadata") or {}
-    expected = objects.parse_revision(meta.get("resourceVersion"))
-    return _write_replicas(ctx, (body.get("spec") or {}).get("replicas"), expected)
+    expected = objects.parse_revision(_dict(body.get("metadata")).get("resourceVersion"))
+    return _write_replicas(ctx, _dict(body.get("spec")).get("replicas"), expected)
 
 
 def patch_scale(ctx: resources.Ctx) -> dict:
@@ -139,10 +145,10 @@ def patch_scale(ctx: resources.Ctx) -> dict:
     if flavour not in patching.SUPPORTED:
         raise errors.unsupported_media_type(kind)
     scaled = patching._apply(ctx.rt, flavour, current, patch_doc)
-    expected = objects.parse_revision((scaled.get("metadata") or {}).get("resourceVersion")) \
-        if isinstance(patch_doc, dict) and "resourceVersion" in (
-            patch_doc.get("metadata") or {}) else None
-    return _write_replicas(ctx, (scaled.get("spec") or {}).get("replicas"), expected)
+    pinned = isinstance(patch_doc, dict) and "resourceVersion" in _dict(patch_doc.get("metadata"))
+    expected = objects.parse_revision(_dict(scaled.get("metadata")).get("resourceVersion")) \
+        if pinned else None
+    return _write_replicas(ctx, _dict(scaled.get("spec")).get("replicas"), expected)
 
 
 # -- binding ------------------------------------------------------------------------------
@@ -150,13 +156,13 @@ def patch_scale(ctx: resources.Ctx) -> dict:
 def bind(ctx: resources.Ctx, body) -> dict:
     if not isinstance(body, dict) or body.get("kind") not in (None, "Binding"):
         raise errors.bad_request("the body must be a v1 Binding")
-    target = body.get("target") or {}
+    target = _dict(body.get("target"))
     node = target.get("name")
     if not node or not isinstance(node, str):
         from ..api.errors import FieldError
         raise errors.invalid(ctx.rt, ctx.name, [FieldError(
             "FieldValueRequired", "target.name", "a node name is required")])
-    body_name = (body.get("metadata") or {}).get("name")
+    body_name = _dict(body.get("metadata")).get("name")
     if body_name and body_name != ctx.name:
         raise errors.bad_request(f"the name of the object ({body_name}) does not match the "
                                  f"name on the URL ({ctx.name})")
@@ -187,7 +193,9 @@ def bind(ctx: resources.Ctx, body) -> dict:
 def finalize(ctx: resources.Ctx, body) -> dict:
     if not isinstance(body, dict):
         raise errors.bad_request("the body must be a Namespace")
-    finalizers = (body.get("spec") or {}).get("finalizers") or []
+    finalizers = _dict(body.get("spec")).get("finalizers") or []
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        raise errors.bad_request("spec.finalizers must be a list of strings")
 
     def change(old: dict) -> dict:
         old.setdefault("spec", {})["finalizers"] = list(finalizers)

@@ -188,7 +188,8 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
         ctx.field_validation = _field_validation(args)
         _field_manager(args)
         body = _decoded_body(ctx)
-        body_name = body.get("metadata", {}).get("name") if isinstance(body, dict) else None
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        body_name = meta.get("name") if isinstance(meta, dict) else None
         authz.authorize(ctx.server, ctx.user, "create", rt, ctx.namespace,
                         body_name if isinstance(body_name, str) else None, None)
         if rt.namespaced:

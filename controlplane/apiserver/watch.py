@@ -82,21 +82,33 @@ class Streamer:
         return _line(type_, data)
 
     def _event_line(self, ev) -> bytes | None:
+        choice = self._choose(ev)
+        if choice is None:
+            return None
+        type_, from_prev = choice
+        view = self.req.view
+        if not (view.table or view.partial):
+            return ev.line(type_, from_prev)
+        return self._encode(type_, ev.prev_at_revision() if from_prev else ev.entry.data)
+
+    def _choose(self, ev) -> tuple[str, bool] | None:
+        """What this watcher sees of `ev`: (event type, whether the object is the
+        previous state), or None. An object that stops matching becomes DELETED."""
         f = self.req.filter
         entry = ev.entry
         if f.everything:
             if ev.type == "DELETE":
-                return self._encode("DELETED", entry.data)
-            return self._encode("MODIFIED" if ev.prev is not None else "ADDED", entry.data)
+                return "DELETED", False
+            return ("MODIFIED" if ev.prev is not None else "ADDED"), False
         now_ok = f.matches(entry.namespace, entry.labels, entry.fields)
         if ev.type == "DELETE":
-            return self._encode("DELETED", entry.data) if now_ok else None
+            return ("DELETED", False) if now_ok else None
         prev = ev.prev
         was_ok = prev is not None and f.matches(prev.namespace, prev.labels, prev.fields)
         if now_ok:
-            return self._encode("MODIFIED" if was_ok else "ADDED", entry.data)
+            return ("MODIFIED" if was_ok else "ADDED"), False
         if was_ok:
-            return self._encode("DELETED", ev.prev_at_revision())
+            return "DELETED", True
         return None
 
     def _bookmark(self, revision: int, initial_end: bool = False) -> bytes:

@@ -62,7 +62,7 @@ class Entry:
 
 
 class CacheEvent:
-    __slots__ = ("deleted_prev", "entry", "prev", "revision", "type")
+    __slots__ = ("deleted_prev", "entry", "lines", "prev", "revision", "type")
 
     def __init__(self, type_: str, entry: Entry, prev: Entry | None):
         self.type = type_             # "PUT" or "DELETE", as the store says
@@ -70,6 +70,17 @@ class CacheEvent:
         self.prev = prev
         self.revision = entry.revision
         self.deleted_prev = None      # prev re-encoded at this revision, made on demand
+        self.lines: dict[str, bytes] = {}   # watch lines, made once for all watchers
+
+    def line(self, watch_type: str, from_prev: bool = False) -> bytes:
+        """`{"type":...,"object":...}\n` of this event, shared by every plain watcher."""
+        key = watch_type + ("-prev" if from_prev else "")
+        line = self.lines.get(key)
+        if line is None:
+            data = self.prev_at_revision() if from_prev else self.entry.data
+            line = b'{"type":"%s","object":%s}\n' % (watch_type.encode(), data)
+            self.lines[key] = line
+        return line
 
     def prev_at_revision(self) -> bytes:
         """The previous state stamped with this event's revision (for DELETED)."""
@@ -88,6 +99,7 @@ class TypeCache:
         self.capacity = capacity
         self.cond = threading.Condition()
         self.state: dict[str, Entry] = {}
+        self.by_namespace: dict[str, dict[str, Entry]] = {}   # the same entries, per namespace
         self.ring: list[CacheEvent | None] = [None] * capacity
         self.next_seq = 0             # sequence number of the next event
         self.oldest = 0               # every event with revision > oldest is in the ring
@@ -103,6 +115,9 @@ class TypeCache:
 
     def reset(self, entries: dict[str, Entry], revision: int) -> None:
         self.state = entries
+        self.by_namespace = {}
+        for key_, entry in entries.items():
+            self.by_namespace.setdefault(entry.namespace, {})[key_] = entry
         self.ring = [None] * self.capacity
         self.next_seq = 0
         self.oldest = revision
@@ -115,10 +130,12 @@ class TypeCache:
             prev = self.state.get(kv.key)
             if event.type == "DELETE":
                 self.state.pop(kv.key, None)
+                self.by_namespace.get(entry.namespace, {}).pop(kv.key, None)
                 if prev is None:      # never seen: nothing any watcher could miss
                     prev = entry
             else:
                 self.state[kv.key] = entry
+                self.by_namespace.setdefault(entry.namespace, {})[kv.key] = entry
             slot = self.next_seq % self.capacity
             evicted = self.ring[slot]
             if evicted is not None:
@@ -302,10 +319,12 @@ class Cacher:
             if name is not None and filter_.namespace is not None:
                 one = cache.state.get(objects.key(rt, filter_.namespace, name))
                 candidates = [one] if one is not None else []
+            elif filter_.namespace is not None:
+                candidates = list(cache.by_namespace.get(filter_.namespace, {}).values())
             else:
                 candidates = list(cache.state.values())
-        if filter_.everything:
-            matched = candidates
+        if filter_.everything or (filter_.labels is None and not filter_.fields):
+            matched = candidates          # only a namespace: the index did the filtering
         else:
             matched = [e for e in candidates
                        if filter_.matches(e.namespace, e.labels, e.fields)]
