@@ -36,7 +36,8 @@ from .base import (
 from .compactor import Compactor
 from .etcd_client import EtcdClient, GatewayError, b64, kv_from, range_end
 from .etcd_watch import Feed, StreamWatch
-from .hub import Hub, OutOfRing
+from .hub import Hub
+from .watcher import OutOfRing
 
 
 class EtcdStore(Store):

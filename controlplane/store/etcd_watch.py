@@ -21,7 +21,8 @@ from collections.abc import Callable
 
 from .base import Compacted, Event, KeyValue, StoreError, Unavailable
 from .etcd_client import EtcdClient, WatchStream, b64, kv_from, range_end
-from .hub import Hub, QueueWatch
+from .hub import Hub
+from .watcher import QueueWatch
 
 log = logging.getLogger(__name__)
 

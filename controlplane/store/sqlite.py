@@ -31,9 +31,11 @@ from .base import (
     check_key,
 )
 from .compactor import Compactor
-from .hub import Hub, QueueWatch
+from .hub import Hub
+from .sqlite_readers import ReaderPool
 from .sqlite_schema import connect, ensure_schema, prefix_end, read_meta
 from .sqlite_writer import COMPACT_CHUNK, Writer
+from .watcher import QueueWatch
 
 
 class SqliteStore(Store):
@@ -50,19 +52,15 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             os.close(self._lock_fd)
             raise Unavailable(f"cannot open store {self.path}: {exc}") from exc
-        self._idle: list[sqlite3.Connection] = []
-        self._all: list[sqlite3.Connection] = []
-        self._pool_lock = threading.Lock()
-        # Each connection keeps its own page cache (2 MiB): a server with hundreds
-        # of request threads must not open hundreds of them. Reads take tens of
-        # microseconds, so a few connections serve any number of threads.
-        self._readers = threading.BoundedSemaphore(max_readers)
+        self._readers = ReaderPool(self.path, max_readers)
+        self._close_lock = threading.Lock()
         self._compacted = meta["compact_revision"]
         self._hub = Hub(meta["revision"], self._history, ring_size=ring_size,
                         max_pending=max_pending)
         self._hub.compacted(self._compacted)
         self._writer_conn = conn
-        self._writer = Writer(conn, meta["revision"], self._on_commit)
+        self._writer = Writer(conn, self.path, meta["revision"], self._on_commit,
+                              self._readers.quiesce)
         self._compactor = None
         if compact_interval > 0:
             self._compactor = Compactor(self, retention=retention, max_revisions=max_revisions,
@@ -71,7 +69,7 @@ class SqliteStore(Store):
     # -- reads -------------------------------------------------------------------
 
     def get(self, key: str) -> KeyValue | None:
-        with self._read() as conn:
+        with self._readers.read() as conn:
             row = conn.execute("SELECT value, create_revision, mod_revision FROM kv"
                                " WHERE key = ?", (key,)).fetchone()
         return None if row is None else KeyValue(key, row[0], row[1], row[2])
@@ -94,7 +92,7 @@ class SqliteStore(Store):
             FROM changed JOIN log ON log.revision = changed.first
             WHERE log.prev_revision > 0
             ORDER BY 1 LIMIT :limit"""
-        with self._read() as conn, _snapshot(conn):
+        with self._readers.read() as conn, _snapshot(conn):
             meta = read_meta(conn)
             current = meta["revision"]
             if revision == 0:
@@ -148,7 +146,7 @@ class SqliteStore(Store):
 
     def _history(self, prefix: str, after: int, upto: int, limit: int) -> list[Event]:
         bounds, params = _key_range(prefix, None)
-        with self._read() as conn, _snapshot(conn):
+        with self._readers.read() as conn, _snapshot(conn):
             compacted = read_meta(conn)["compact_revision"]
             if after < compacted - 1:
                 raise Compacted(after, compacted)
@@ -162,7 +160,7 @@ class SqliteStore(Store):
     # -- lifecycle ---------------------------------------------------------------
 
     def close(self) -> None:
-        with self._pool_lock:
+        with self._close_lock:
             if self._closed:
                 return
             self._closed = True
@@ -171,31 +169,9 @@ class SqliteStore(Store):
         self._hub.close()
         self._writer.close()
         # Readers first: the last connection to close checkpoints and removes the WAL.
-        for conn in self._all:
-            conn.close()
+        self._readers.close()
         self._writer_conn.close()
         os.close(self._lock_fd)
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._readers:
-            with self._pool_lock:
-                if self._closed:
-                    raise Unavailable("store is closed")
-                conn = self._idle.pop() if self._idle else None
-            try:
-                if conn is None:
-                    conn = connect(self.path, writer=False)
-                    with self._pool_lock:
-                        self._all.append(conn)
-                yield conn
-            except sqlite3.Error as exc:
-                raise Unavailable(f"store read failed: {exc}") from exc
-            finally:
-                if conn is not None:
-                    with self._pool_lock:
-                        self._idle.append(conn)
-
 
 @contextlib.contextmanager
 def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:

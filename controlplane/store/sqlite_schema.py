@@ -58,8 +58,8 @@ def connect(path: str, *, writer: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         # The writer is the only writer, so it waits only in checkpoints, which
-        # may give up and retry at the next compaction rather than stall writes.
-        conn.execute("PRAGMA busy_timeout=1000")
+        # give up and retry later rather than stall writes for long.
+        conn.execute("PRAGMA busy_timeout=100")
         # After a checkpoint that empties the WAL, truncate the file to this size
         # instead of leaving it at its high-water mark.
         conn.execute(f"PRAGMA journal_size_limit={16 * 1024 * 1024}")

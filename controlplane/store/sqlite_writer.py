@@ -19,10 +19,12 @@ connection is the only one that writes.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from .base import (
     Event,
@@ -38,6 +40,7 @@ from .base import (
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1024
+WAL_LIMIT = 8 * 1024 * 1024
 COMPACT_CHUNK = 5000   # log rows deleted per transaction, so writes interleave
 
 Publish = Callable[[list[Event], int], None]
@@ -60,8 +63,11 @@ _STOP = _Op("stop", "", b"", 0)
 
 
 class Writer:
-    def __init__(self, conn: sqlite3.Connection, revision: int, publish: Publish):
+    def __init__(self, conn: sqlite3.Connection, path: str, revision: int, publish: Publish,
+                 quiesce: Callable[[], AbstractContextManager]):
         self._conn = conn
+        self._wal = path + "-wal"
+        self._quiesce = quiesce       # holds reads back while the WAL is emptied
         self.revision = revision      # the last committed revision
         self._publish = publish
         self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
@@ -111,6 +117,7 @@ class Writer:
                         if not op.done.is_set():
                             op.error = Unavailable(f"store writer failed: {exc!r}")
                             op.done.set()
+            self._bound_wal()
             for op in batch:
                 if op.kind == "maintain":
                     self._maintain(op)
@@ -194,6 +201,23 @@ class Writer:
         _insert(self._conn, "INSERT INTO log(revision, key, deleted, create_revision,"
                 " prev_revision, value, prev_value)", [_log_row(event) for event in events])
 
+    def _bound_wal(self) -> None:
+        """Empty the WAL once it passes WAL_LIMIT, even while readers never stop.
+
+        SQLite's automatic checkpoint copies the WAL into the database after each
+        4 MiB, but only starts the file over when no reader is using it, which a
+        busy server may never allow: the WAL then grows with every write (k3s's
+        kine suffers exactly this). So hold new reads back, let the running ones
+        finish, and TRUNCATE.
+        """
+        try:
+            if os.path.getsize(self._wal) <= WAL_LIMIT:
+                return
+            with self._quiesce():
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("store WAL checkpoint failed (will retry): %s", exc)
+
     def _compact_chunk(self, target: int) -> int:
         """Record the compaction revision and delete up to COMPACT_CHUNK log rows below it."""
         if target > self.revision:
@@ -215,9 +239,8 @@ class Writer:
             if free > pages // 4:
                 # Must be stepped to the end or it stops after the first page.
                 conn.execute(f"PRAGMA incremental_vacuum({free})").fetchall()
-            # TRUNCATE waits (busy_timeout) for readers of older snapshots; if
-            # they do not finish in time it reports busy and the next round retries.
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            with self._quiesce():
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             op.result = not busy
         except sqlite3.Error as exc:
             op.error = Unavailable(f"store maintenance failed: {exc}")

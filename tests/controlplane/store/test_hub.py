@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from supernetes.controlplane.store import Compacted, Event, KeyValue
-from supernetes.controlplane.store.hub import Hub, OutOfRing
+from supernetes.controlplane.store.hub import Hub
+from supernetes.controlplane.store.watcher import OutOfRing
 
 
 def put(key, revision):
