@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from supernetes.runtime import stdio
 from supernetes.runtime.errors import ContainerExists, ContainerNotFound, CreateError
 from supernetes.runtime.spawner import SpawnerClient
-from supernetes.runtime import stdio
 from supernetes.runtime.stdio import Stdio
 
 pytestmark = pytest.mark.root
