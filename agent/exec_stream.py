@@ -122,7 +122,8 @@ class ExecSession:
         ours, theirs = self._pipes()
         try:
             try:
-                process = start(Stdio(*theirs), self.request.tty)
+                process = start(Stdio(stdin=theirs[0], stdout=theirs[1], stderr=theirs[2]),
+                                self.request.tty)
             finally:
                 for fd in theirs:
                     os.close(fd)

@@ -95,7 +95,7 @@ class Node:
         self.logs_root = str(self.tmp / "logs")
         self.state_root = str(self.tmp / "state")
         self.bundles = self.tmp / "bundles"
-        self.shims: list[tuple[_LogShim, ...]] = []
+        self.shims: dict[str, tuple[_LogShim, ...]] = {}
         self.writers: list[logs.LogWriter] = []
         self.pods: list[dict] = []
         self.runtime = SpawnerClient.launch(str(self.tmp / "spawner.sock"),
@@ -212,15 +212,14 @@ class Node:
         shims = (_LogShim(out_r, "stdout", writer, lock), _LogShim(err_r, "stderr", writer, lock))
         for shim in shims:
             shim.start()
-        self.shims.append(shims)
+        self.shims[cid] = shims
         self.runtime.start(cid)
         return cid
 
     def wait_exit(self, cid: str, timeout: float = 30) -> dict:
         record = self.runtime.wait(cid, timeout)
-        for shims in self.shims:
-            for shim in shims:
-                shim.join(timeout)
+        for shim in self.shims[cid]:
+            shim.join(timeout)
         return record
 
     def wait_for(self, predicate, timeout: float = 20.0, interval: float = 0.05):
@@ -242,10 +241,13 @@ class Node:
                 self.runtime.delete(state["id"], force=True)
             except SupercError:
                 pass
-        for shims in self.shims:
+        for shims in self.shims.values():
             for shim in shims:
                 shim.join(10)
         for writer in self.writers:
             writer.close()
         self.runtime.close()
-        self.client.close()
+        try:
+            self.client.delete("v1", "Node", self.name)
+        finally:
+            self.client.close()
