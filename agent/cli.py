@@ -121,12 +121,31 @@ def _run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import nodecli
+    from .runtimes.base import ContainerRuntimeError
+
     parser = argparse.ArgumentParser(prog="superlet", description=__doc__.splitlines()[0])
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)
     _add_run(subparsers)
+    nodecli.register(subparsers, _add_roots)
     image_cli.register(subparsers)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    tail: list[str] = []
+    if argv[:1] == ["exec"] and "--" in argv:  # `exec POD -c C -- CMD...`, as kubectl
+        cut = argv.index("--")
+        argv, tail = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
-    return args.func(args)
+    if tail:
+        args.argv = list(args.argv) + tail
+    if args.func in (_run,) or getattr(args.func, "__module__", "") != nodecli.__name__:
+        return args.func(args)
+    try:
+        return args.func(args)
+    except (LookupError, RuntimeError, OSError, ContainerRuntimeError) as exc:
+        print(f"superlet {args.subcommand}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from supernetes.controlplane.client import Informer, NotFound, WorkQueue
 from supernetes.rootfs.errors import RootfsError
 from supernetes.rootfs.images import ImageService
 
-from . import join, nodeinfo
+from . import join, localstate, nodeinfo
 from .config import AgentConfig
 from .containerref import ContainerRef
 from .containerref import NotFound as RefNotFound
@@ -115,6 +115,7 @@ class NodeAgent:
         self._start_server()
         self.status = NodeStatusReporter(self)
         self.pod_cidr = self.status.register()
+        localstate.write_node_file(config, podCIDR=self.pod_cidr, nodeIP=self.node_ip)
         self.node_network = NodeNetwork(NodeNetworkConfig(
             pod_cidr=self.pod_cidr, cluster_cidr=config.cluster_cidr,
             service_cidr=config.service_cidr, bridge=config.bridge,

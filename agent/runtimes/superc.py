@@ -170,3 +170,33 @@ class _errors:
         if isinstance(exc, (superc_errors.SupercError, CgroupError, OSError)):
             raise ContainerRuntimeError(str(exc)) from exc
         return False
+
+
+class LocalSuperc(SupercRuntime):
+    """superc without a spawner, for single-threaded tools (the node CLI, `reset`).
+
+    The library's `Runtime` has the same methods as the spawner's client; a
+    single-threaded process may fork, so it calls them directly.
+    """
+
+    def __init__(self, root: str):
+        from supernetes.runtime.api import Runtime
+
+        self.client = Runtime(root=root)
+        self._processes = {}
+        self._logs_by_monitor = False
+
+    def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+             stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+             env: list[str] | None = None, timeout: float | None = None) -> int:
+        from supernetes.runtime import execute
+
+        with _errors(container_id):
+            container = self.client.container(container_id)
+            process = execute.process_for_exec(container, argv, env=env, tty=tty)
+            handle = self.client.exec(container_id, process,
+                                      stdio=Stdio(stdin=stdin, stdout=stdout, stderr=stderr))
+            return execute.wait(handle)
+
+    def close(self) -> None:
+        pass
