@@ -13,8 +13,8 @@ container gets a copy of the top one - slow but it works anywhere. `auto` picks
 overlay when a probe mount succeeds.
 
 A snapshot is unpacked into `tmp-*` and renamed into place when complete, so an
-interrupted unpack never leaves a half layer that counts as present. Mounts go
-through the runtime's syscall layer (`supernetes.runtime.linux`).
+interrupted unpack never leaves a half layer that counts as present. Mounting is
+`overlay.py`'s, copying `treecopy.py`'s.
 """
 
 import contextlib
@@ -23,64 +23,34 @@ import fcntl
 import json
 import os
 import re
-import shutil
-import stat
 import tempfile
 
-from supernetes.runtime import linux
-
 from . import digest as digests
+from . import overlay
 from .errors import SnapshotError
 from .store import dir_size, rmtree
+from .treecopy import copy_tree
 from .unpack import Unpacker
 
 DRIVERS = ("overlay", "native")
 _CONTAINER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def overlay_supported() -> bool:
-    if os.geteuid() != 0:
-        return False
-    try:
-        with open("/proc/filesystems") as f:
-            return any(line.split()[-1] == "overlay" for line in f if line.strip())
-    except OSError:
-        return False
 
 
 class Snapshotter:
     def __init__(self, root: str, driver: str = "auto"):
         self.root = root
         if driver == "auto":
-            driver = "overlay" if overlay_supported() and self._probe(root) else "native"
+            driver = "overlay" if overlay.supported() and overlay.probe(root) else "native"
         if driver not in DRIVERS:
             raise SnapshotError(f"unknown snapshot driver {driver!r} "
                                 "(want overlay, native or auto)")
-        if driver == "overlay" and not overlay_supported():
+        if driver == "overlay" and not overlay.supported():
             raise SnapshotError("the overlay snapshot driver needs root and overlayfs")
         self.driver = driver
         self.dir = os.path.join(root, "snapshots", driver)
         self.containers_dir = os.path.join(root, "containers")
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         os.makedirs(self.containers_dir, mode=0o700, exist_ok=True)
-
-    @staticmethod
-    def _probe(root: str) -> bool:
-        """Can we mount an overlay with its upper dir on the store's file system?"""
-        os.makedirs(root, mode=0o700, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="probe-", dir=root) as tmp:
-            paths = {name: os.path.join(tmp, name) for name in ("lower", "upper", "work", "merged")}
-            for path in paths.values():
-                os.mkdir(path)
-            try:
-                linux.mount("overlay", paths["merged"], "overlay", 0,
-                            f"lowerdir={paths['lower']},upperdir={paths['upper']},"
-                            f"workdir={paths['work']}")
-            except OSError:
-                return False
-            linux.umount2(paths["merged"])
-            return True
 
     # --- layer snapshots -----------------------------------------------------------------------
 
@@ -221,25 +191,13 @@ class Snapshotter:
 
     @staticmethod
     def unmount(target: str) -> None:
-        _unmount(target)
+        overlay.unmount(target)
 
     def _mount(self, chain_ids: list[str], target: str, upper: str | None = None,
                work: str | None = None) -> None:
         lowers = [os.path.join(self.dir, "empty") if c == "empty" else self.path(c)
                   for c in reversed(chain_ids)]  # overlayfs lists the top layer first
-        for path in lowers:
-            if ":" in path or "," in path:
-                raise SnapshotError(f"store path {path!r} contains ':' or ',' which overlayfs "
-                                    "options cannot carry")
-        options = "lowerdir=" + ":".join(lowers)
-        if upper:
-            options += f",upperdir={upper},workdir={work}"
-        if len(options) >= _PAGE:
-            return _mount_layer_by_layer(lowers, target, upper, work)
-        try:
-            linux.mount("overlay", target, "overlay", 0, options)
-        except OSError as exc:
-            raise SnapshotError(f"overlay mount on {target} failed: {exc.strerror}") from exc
+        overlay.mount(lowers, target, upper, work)
 
     def release(self, container_id: str) -> None:
         """Unmount and delete a container's rootfs and its upper dir; unknown ids are fine."""
@@ -251,7 +209,7 @@ class Snapshotter:
             return
         rootfs = record["rootfs"]
         if record.get("driver") == "overlay":
-            _unmount(rootfs)
+            overlay.unmount(rootfs)
             if os.path.ismount(rootfs):
                 raise SnapshotError(f"{rootfs} is still mounted; not deleting its upper dir")
             if rootfs != os.path.join(home, "rootfs"):
@@ -291,109 +249,3 @@ class Snapshotter:
                 return json.load(f)
         except (FileNotFoundError, NotADirectoryError, ValueError):
             return None
-
-
-def _mount_layer_by_layer(lowers: list[str], target: str, upper: str | None,
-                          work: str | None) -> None:
-    """An overlay too long for mount(2)'s one-page options: one fsconfig() per layer.
-
-    `lowerdir+` appends a single lower dir, top first (Linux 6.8+); older kernels
-    refuse the key, and the image then has more layers than this kernel can stack
-    with paths this long.
-    """
-    fs_fd = mount_fd = -1
-    try:
-        fs_fd = linux.fsopen("overlay")
-        for lower in lowers:
-            linux.fsconfig(fs_fd, linux.FSCONFIG_SET_STRING, "lowerdir+", lower)
-        if upper:
-            linux.fsconfig(fs_fd, linux.FSCONFIG_SET_STRING, "upperdir", upper)
-            linux.fsconfig(fs_fd, linux.FSCONFIG_SET_STRING, "workdir", work)
-        linux.fsconfig(fs_fd, linux.FSCONFIG_CMD_CREATE)
-        mount_fd = linux.fsmount(fs_fd)
-        linux.move_mount(mount_fd, target)
-    except OSError as exc:
-        hint = " (mount(2) takes one page of options; layer-by-layer overlay mounts need " \
-               "Linux 6.8+)" if exc.filename == "lowerdir+" or exc.errno == errno.ENOSYS else ""
-        raise SnapshotError(f"overlay mount of {len(lowers)} layers on {target} failed: "
-                            f"{exc.strerror}{hint}") from exc
-    finally:
-        for fd in (mount_fd, fs_fd):
-            if fd >= 0:
-                os.close(fd)
-
-
-def _unmount(path: str) -> None:
-    try:
-        linux.umount2(path)
-    except OSError as exc:
-        if exc.errno == errno.EINVAL:
-            return  # not a mount point (never mounted, or already gone)
-        if exc.errno == errno.ENOENT:
-            return
-        if exc.errno != errno.EBUSY:
-            raise SnapshotError(f"cannot unmount {path}: {exc.strerror}") from exc
-        # Busy (a process still has its cwd there): detach now, the kernel frees it later.
-        linux.umount2(path, linux.MNT_DETACH)
-
-
-def copy_tree(src: str, dst: str) -> None:
-    """Copy a rootfs preserving types, modes, owners, times, xattrs and hard links.
-
-    The source is an unpacked layer, so it is read without ever following a symlink.
-    """
-    links: dict[tuple[int, int], str] = {}
-    dirs: list[tuple[str, os.stat_result]] = []
-
-    def copy_entry(source: str, target: str, st: os.stat_result) -> None:
-        mode = st.st_mode
-        if stat.S_ISDIR(mode):
-            os.mkdir(target, 0o700)
-            with os.scandir(source) as entries:
-                for entry in entries:
-                    copy_entry(entry.path, os.path.join(target, entry.name),
-                               entry.stat(follow_symlinks=False))
-            dirs.append((target, st))
-            _copy_xattrs(source, target)
-            _chown(target, st)
-            return
-        key = (st.st_dev, st.st_ino)
-        if st.st_nlink > 1 and key in links:
-            os.link(links[key], target)
-            return
-        if stat.S_ISREG(mode):
-            shutil.copyfile(source, target, follow_symlinks=False)
-        elif stat.S_ISLNK(mode):
-            os.symlink(os.readlink(source), target)
-        else:
-            os.mknod(target, stat.S_IFMT(mode) | 0o600, st.st_rdev)
-        links[key] = target
-        _copy_xattrs(source, target)
-        _chown(target, st)
-        if not stat.S_ISLNK(mode):
-            os.chmod(target, stat.S_IMODE(mode))
-        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
-
-    copy_entry(src, dst, os.stat(src, follow_symlinks=False))
-    for path, st in reversed(dirs):  # children first changed the parents' mtimes
-        os.chmod(path, stat.S_IMODE(st.st_mode))
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-
-
-def _chown(path: str, st: os.stat_result) -> None:
-    try:
-        os.chown(path, st.st_uid, st.st_gid, follow_symlinks=False)
-    except PermissionError:
-        if os.geteuid() == 0:
-            raise  # unprivileged copies keep the caller's uid; root must not lose owners
-
-
-def _copy_xattrs(source: str, target: str) -> None:
-    try:
-        names = os.listxattr(source, follow_symlinks=False)
-    except OSError:
-        return
-    for name in names:
-        with contextlib.suppress(OSError):
-            os.setxattr(target, name, os.getxattr(source, name, follow_symlinks=False),
-                        follow_symlinks=False)

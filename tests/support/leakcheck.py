@@ -97,6 +97,11 @@ def enter_session_cgroup() -> dict[str, str]:
         target = os.path.join(directory, SESSION_CGROUP)
         try:
             os.makedirs(target, exist_ok=True)
+            if name == "cpuset":  # a v1 cpuset cgroup takes no task until it has cpus and mems
+                for knob in ("cpuset.cpus", "cpuset.mems"):
+                    with open(os.path.join(directory, knob)) as src, \
+                            open(os.path.join(target, knob), "w") as dst:
+                        dst.write(src.read())
             with open(os.path.join(target, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
             moved[name] = directory
@@ -130,9 +135,12 @@ def _mounts(scopes: tuple[str, ...]) -> frozenset[str]:
 
 
 def _cgroups() -> frozenset[str]:
+    """Cgroups below this session's own, never inside another test session's."""
     found = set()
     for directory in _own_cgroups().values():
         for dirpath, dirnames, _ in os.walk(directory):
+            dirnames[:] = [d for d in dirnames
+                           if not (d.startswith("sn-test-") and d != SESSION_CGROUP)]
             for d in dirnames:
                 found.add(os.path.join(dirpath, d))
     return frozenset(found)
