@@ -40,13 +40,18 @@ def _run_server(args) -> int:
     from pathlib import Path
 
     from .controlplane.apiserver import ServerConfig, run
+    from .controlplane.apiserver.server import ServeError
 
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
                           threads=args.threads, bookmark_interval=args.bookmark_interval,
                           log_level=args.log_level,
                           access_log=args.access_log)
-    run(config)
+    try:
+        run(config)
+    except ServeError as exc:
+        print(f"supernetes server: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
