@@ -133,6 +133,7 @@ def _post_worker_init(config: ServerConfig):
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
+        server.start_components(config.admin_kubeconfig)
     return hook
 
 
