@@ -214,10 +214,10 @@ def _run_scheduler(args) -> int:
 
 def _add_up(subparsers) -> None:
     up = subparsers.add_parser(
-        "up", help="start a single-node cluster on this machine (server, scheduler, "
-                   "controllers, superlet)",
-        description="Start the API server, scheduler, controllers and a Superlet on this "
-                    "machine, each as its own process, with a busybox image built offline. "
+        "up", help="start a single-node cluster on this machine (server with scheduler "
+                   "and controllers, and a superlet)",
+        description="Start the API server (with the scheduler and controllers inside) and "
+                    "a Superlet on this machine, with a busybox image built offline. "
                     "The admin kubeconfig is DATA_DIR/admin.kubeconfig (and "
                     "/etc/supernetes/admin.kubeconfig for the default data dir).")
     up.add_argument("--data-dir", default="/var/lib/supernetes",
@@ -227,7 +227,8 @@ def _add_up(subparsers) -> None:
                          "missing); the machine's own network is not touched")
     up.add_argument("--runtime", default="superc", help="superc (default) or runc")
     up.add_argument("--port", type=int, default=6443, help="the API server's port")
-    up.add_argument("--pod-cidr", default="10.244.0.0/24", help="the node's pod range")
+    up.add_argument("--pod-cidr", default=None,
+                    help="the node's pod range (default: allocated by the control plane)")
     up.add_argument("--node-name", default=None, help="default: the host name")
     up.add_argument("--demo", action="store_true",
                     help="then run `supernetes demo` (3 httpd replicas, pages fetched)")

@@ -4,10 +4,9 @@
 
 starts, each as its own process (the way k3s composes a server and an agent):
 
-    supernetes server      the API server over HTTPS on :6443, SQLite at D/state.db
-    supernetes scheduler   binds pods to the node
-    supernetes controllers the reconcile loops (Deployments, ReplicaSets, ...), when
-                           this installation has them
+    supernetes server      the API server over HTTPS on :6443, SQLite at D/state.db,
+                           with the scheduler and the controllers inside it (node
+                           IPAM gives the node its pod CIDR)
     superlet run           the node agent, joined with the server's bootstrap token,
                            its state in D/superlet and D/run
 
@@ -108,7 +107,7 @@ def _free(port: int) -> bool:
 
 
 def up(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None, runtime: str = "superc",
-       port: int = 6443, pod_cidr: str = "10.244.0.0/24", node_name: str | None = None,
+       port: int = 6443, pod_cidr: str | None = None, node_name: str | None = None,
        agent_port: int = 10250, timeout: float = 120.0) -> dict:
     data = Path(data_dir).absolute()
     if (data / STATE_FILE).exists():
@@ -132,28 +131,19 @@ def up(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None, runtime: str 
     _wait("the API server writing its admin kubeconfig", kubeconfig.exists, timeout,
           data / "logs" / "server.log")
     admin = str(kubeconfig)
-    _start(state, data, "scheduler", [_bin("supernetes"), "scheduler", "--kubeconfig", admin])
-    if _has_command("controllers"):
-        _start(state, data, "controllers", [_bin("supernetes"), "controllers",
-                                            "--kubeconfig", admin])
 
     _import_busybox(data / "superlet" / "images")
     token = (data / "tokens" / "bootstrap").read_text().strip()
-    _start(state, data, "superlet", [
-        _bin("superlet"), "run", "--server", f"https://127.0.0.1:{port}", "--token", token,
-        "--node-name", node_name, "--root-dir", str(data / "superlet"),
-        "--run-dir", str(data / "run"), "--runtime", runtime, "--pod-cidr", pod_cidr,
-        "--port", str(agent_port)])
+    agent = [_bin("superlet"), "run", "--server", f"https://127.0.0.1:{port}", "--token", token,
+             "--node-name", node_name, "--root-dir", str(data / "superlet"),
+             "--run-dir", str(data / "run"), "--runtime", runtime, "--port", str(agent_port)]
+    if pod_cidr:
+        agent += ["--pod-cidr", pod_cidr]
+    _start(state, data, "superlet", agent)
     _publish_kubeconfig(state, data, kubeconfig)
     _wait(f"node {node_name} becoming Ready", lambda: _node_ready(admin, node_name), timeout,
           data / "logs" / "superlet.log")
     return state
-
-
-def _has_command(name: str) -> bool:
-    """Does this installation's `supernetes` have the subcommand (controllers land apart)?"""
-    return subprocess.run([_bin("supernetes"), name, "--help"], capture_output=True,
-                          stdin=subprocess.DEVNULL).returncode == 0
 
 
 def _import_busybox(store: Path) -> None:

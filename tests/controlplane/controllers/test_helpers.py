@@ -8,9 +8,15 @@ import time
 
 import pytest
 
-from supernetes.controlplane.controllers import ConfigError, ControllerManagerConfig
+from supernetes.controlplane.controllers import (
+    ConfigError,
+    ControllerManagerConfig,
+    hashing,
+    jobutil,
+    podutil,
+    scheduling,
+)
 from supernetes.controlplane.controllers import daemonsetutil as dsu
-from supernetes.controlplane.controllers import hashing, jobutil, podutil, scheduling
 from supernetes.controlplane.controllers.backoff import KeyedBackoff
 from supernetes.controlplane.controllers.expectations import Expectations
 from supernetes.controlplane.controllers.nodeipam import CidrSet

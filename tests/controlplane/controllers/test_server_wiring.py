@@ -108,7 +108,7 @@ def test_controller_manager_as_its_own_process(tmp_path):
     server = ApiServer(tmp_path / "data", extra_args=["--disable-controllers"],
                        components=True)
     server.start()
-    log = open(tmp_path / "controller-manager.log", "wb")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "controller-manager.log", "wb")
     manager = subprocess.Popen([SUPERNETES, "controller-manager", "--kubeconfig",
                                 str(server.kubeconfig), "--log-level", "warning"],
                                stdout=log, stderr=log, start_new_session=True)
