@@ -284,7 +284,7 @@ def _ratio(name: str, sqlite: str, etcd: str) -> str:
         return "-"
     if not a or not b:
         return "-"
-    better = a / b if name.endswith("/s") else b / a
+    better = a / b if "/s " in f"{name} " else b / a   # a rate, or a time
     return f"{better:.1f}x"
 
 

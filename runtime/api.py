@@ -22,15 +22,20 @@ import fcntl
 import os
 import time
 
-from . import cgroup_link, config, destroy, execute, signals
+from . import cgroup_link, config, destroy
 from . import create as _create
 from . import start as _start
 from .cgroups.base import CgroupError, Resources, Stats
 from .container import STOPPED, Container
 from .errors import ContainerError
-from .execute import ExecHandle
 from .state import DEFAULT_ROOT, MONITOR_LOCK, list_ids
 from .stdio import Stdio
+
+# Imported where used, so `superc run` never loads the exec machinery; `typing` itself
+# is not imported for TYPE_CHECKING either (2 ms).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import execute
 
 _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
@@ -124,6 +129,8 @@ class Runtime:
     def kill(self, container_id: str, sig: str | int = "SIGTERM",
              all_processes: bool = False) -> None:
         """Signal the init (or, with `all_processes`, every process in the cgroup)."""
+        from . import signals
+
         signals.kill(self.container(container_id), signals.parse_signal(sig), all_processes)
 
     def delete(self, container_id: str, force: bool = False) -> list[str]:
@@ -156,8 +163,11 @@ class Runtime:
     # --- processes inside ------------------------------------------------------------------
 
     def exec(self, container_id: str, process: config.ProcessConfig, *,
-             stdio: Stdio | None = None, console: str | int | None = None) -> ExecHandle:
+             stdio: Stdio | None = None,
+             console: str | int | None = None) -> execute.ExecHandle:
         """Start `process` in the container (see `execute.process_for_exec`)."""
+        from . import execute
+
         return execute.exec_process(self.container(container_id), process, stdio_spec=stdio,
                                     console=console)
 
@@ -213,4 +223,4 @@ def _forward_signals(container: Container) -> None:
         signal.signal(getattr(signal, name), forward)
 
 
-__all__ = ["STOPPED", "ExecHandle", "Resources", "Runtime", "Stdio"]
+__all__ = ["STOPPED", "Resources", "Runtime", "Stdio"]

@@ -19,12 +19,17 @@ container. The init is identified by PID *and* its start time (field 22 of
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 
 from .errors import InvalidStateError
-from .state import StateDir
+from .state import MONITOR_LOCK, StateDir
 
 CREATING, CREATED, RUNNING, PAUSED, STOPPED = "creating", "created", "running", "paused", "stopped"
+
+# Between the init's death and exit.json there is the monitor's reaping and writing.
+EXIT_RECORD_GRACE = 2.0
 
 # operation -> statuses it is allowed from (delete -f and kill --all widen these).
 TRANSITIONS = {
@@ -78,7 +83,27 @@ class Container:
         return bool(pid) and process_start_time(pid) == self.data.get("pid_start")
 
     def exit_record(self) -> dict | None:
-        return self.dir.read_exit()
+        """exit.json; when the init is gone but its monitor still writing, waits for it."""
+        record = self.dir.read_exit()
+        deadline = time.monotonic() + EXIT_RECORD_GRACE
+        while record is None and self.monitor_alive() and time.monotonic() < deadline:
+            time.sleep(0.002)
+            record = self.dir.read_exit()
+        return record
+
+    def monitor_alive(self) -> bool:
+        """Does the monitor still hold its lock (is it alive)?"""
+        try:
+            fd = os.open(self.dir.file(MONITOR_LOCK), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
 
     def status(self) -> str:
         if self.data.get("status") == CREATING:
@@ -119,7 +144,7 @@ class Container:
             "annotations": self.data.get("annotations") or {},
         }
         if status == STOPPED:
-            record = self.dir.read_exit()
+            record = self.exit_record()
             if record is not None:
                 out["exitCode"] = record.get("exitCode")
                 out["signal"] = record.get("signal")

@@ -6,7 +6,7 @@ Steps, each undone if a later one fails (nothing of a half-made container stays)
 2. the state directory, status "creating"           (state.py; an existing ID fails here)
 3. the cgroup, with its limits                      (cgroups via cgroup_link.py)
 4. the exec FIFO, the sync channel
-5. fork the monitor, which forks the nsexec child, which forks the init
+5. fork the monitor, which forks the init (see launch.py and nsexec.py)
 6. serve the children: write ID maps for a new user namespace, learn the init's
    PID, run createRuntime and prestart hooks when the init is ready for them
 7. the init says "ready": write the full state, the --pid-file, done.
@@ -128,8 +128,8 @@ class _Builder:
     def _serve(self, channel) -> None:
         """Answer the children until the init is ready (or something failed).
 
-        The nsexec child's {"pid"} and the init's {"ready"} may arrive in either order:
-        the init can finish its setup before its parent gets to report it.
+        The {"pid"} (from the init's parent) and the init's {"ready"} may arrive in
+        either order: the init can finish its setup before its parent gets to report it.
         """
         ready = False
         while not (ready and self.init_pid):

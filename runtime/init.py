@@ -1,10 +1,12 @@
 """The container's init, child side: from fresh namespaces to the user's program.
 
-PID 1 of the container runs this, forked from the nsexec child, already inside
-every namespace. It is runc's `standard_init`: it builds the filesystem, becomes
-the configured user with the configured capabilities, reports "ready" to the
-caller, and then *waits*: `superc create` is done at that point. `superc start`
-writes one byte into the exec FIFO; the init reads it and execs the program.
+PID 1 of the container runs this, forked by the monitor into its PID namespace;
+it enters the other namespaces itself (nsexec.py), unless the nsexec child did
+that for it (a new user namespace). It is runc's `standard_init`: it builds the
+filesystem, becomes the configured user with the configured capabilities,
+reports "ready" to the caller, and then *waits*: `superc create` is done at that
+point. `superc start` writes one byte into the exec FIFO; the init reads it and
+execs the program.
 
     stdio, not dumpable, open the exec FIFO (a host path: before pivot_root)
     rootfs.prepare: propagation, mounts, /dev             [createRuntime, prestart:
@@ -22,9 +24,9 @@ from __future__ import annotations
 
 import os
 
-from . import explain, hooks, linux, monitor, rootfs, security, stdio
+from . import explain, hooks, linux, nsexec, rootfs, security, stdio
 from .config import Config, ProcessConfig
-from .launch import Launch, describe
+from .launch import Launch, describe, reset_signals
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -36,8 +38,12 @@ def run(launch: Launch) -> None:
     stage = "starting the init"
     try:
         explain.set_prefix("superc init")
-        os.close(launch.report_fd)
-        monitor.reset_signals()
+        if launch.report_fd >= 0:
+            os.close(launch.report_fd)  # forked by the nsexec child: all entered already
+        else:
+            stage = "joining namespaces"
+            nsexec.enter(launch, ~nsexec.CHILD_ONLY)
+        reset_signals()
         security.set_dumpable(False)
         stdio.install_stdio(launch.stdio_fds)
         os.umask(0)  # device nodes and mount points get exactly the modes we ask for

@@ -1,11 +1,13 @@
 """What a new container's processes inherit from their creator across fork().
 
-A container is made by three forks from one single-threaded caller (the `superc`
+A container is made by forks from one single-threaded caller (the `superc`
 process or the spawner), never by exec'ing a helper binary:
 
-    caller --fork--> monitor --fork--> nsexec child --fork--> init (PID 1)
-    create.py        monitor.py        nsexec.py              init.py
+    caller --fork--> monitor --fork--> init (PID 1)
+    create.py        monitor.py        init.py, entering its namespaces (nsexec.py)
 
+and, only when a new user namespace is made, with an nsexec child in between
+that creates the namespaces and forks the init (see nsexec.py for why).
 Each child simply continues with the objects the caller built, so nothing is
 serialised; `Launch` gathers them in one place, and `keep_fds()` says which
 descriptors must survive when the monitor closes everything else it inherited
@@ -15,6 +17,7 @@ descriptors must survive when the monitor closes everything else it inherited
 from __future__ import annotations
 
 import os
+import signal
 
 from . import explain
 from .cgroups.base import Manager
@@ -32,7 +35,7 @@ class Launch(Record):
     stdio_fds: list  # what becomes 0, 1, 2 in the init (None: inherited as is)
     console_fd: int | None = None  # unix socket the pty master is sent over
     fifo_path: str = ""
-    report_fd: int = -1  # nsexec -> monitor: the init's PID (write end)
+    report_fd: int = -1  # nsexec child -> monitor: the init's PID (write end), if any
 
     def keep_fds(self) -> set[int]:
         keep = {0, 1, 2, *self.channel.fds()}
@@ -62,3 +65,20 @@ def describe(exc: BaseException) -> str:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror}{where}"
     return str(exc) or type(exc).__name__
+
+
+# Signals the caller may have handlers or a wakeup descriptor for (the spawner does).
+_RESET = (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+          signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGPIPE)
+
+
+def reset_signals() -> None:
+    """Default dispositions, as a freshly exec'd program would have them.
+
+    Python ignores SIGPIPE and SIGXFSZ at start-up, and ignored signals survive
+    execve: without this the container's `yes | head` would never end.
+    """
+    signal.set_wakeup_fd(-1)
+    for sig in (*_RESET, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())

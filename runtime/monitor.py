@@ -5,8 +5,8 @@ whole life, so that its exit status is never lost: not when `superc create`
 returns, not when the agent that asked for it restarts. It
 
 - starts a new session (the container is detached from the caller's terminal),
-- becomes a child subreaper, so the init is re-parented to it when the nsexec
-  child that forked the init exits,
+- forks the init (or, for a new user namespace, the nsexec child that forks it:
+  as a child subreaper the monitor adopts the init when that child exits),
 - holds `monitor.lock` while it lives (`delete` waits on that lock),
 - waits for the init, then writes `exit.json`: exit code (128+signal when killed,
   so an OOM kill reads 137), the signal, and whether the kernel OOM-killed anything
@@ -21,57 +21,18 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
 
-from . import explain, linux, nsexec, security
+from . import explain, init, linux, nsexec, security
 from .container import now_rfc3339
-from .launch import Launch, close_fds_except
+from .launch import Launch, close_fds_except, describe, reset_signals
 from .state import MONITOR_LOCK
-
-# Signals the caller may have handlers or a wakeup descriptor for (the spawner does).
-_RESET = (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-          signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGPIPE)
-
-
-def reset_signals() -> None:
-    """Default dispositions, as a freshly exec'd program would have them.
-
-    Python ignores SIGPIPE and SIGXFSZ at start-up, and ignored signals survive
-    execve: without this the container's `yes | head` would never end.
-    """
-    signal.set_wakeup_fd(-1)
-    for sig in (*_RESET, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def run(launch: Launch) -> None:
     """The monitor's whole life; never returns."""
     code = 255
     try:
-        explain.set_prefix("superc monitor")
-        reset_signals()
-        linux.setsid()
-        security.set_child_subreaper()
-        lock = os.open(launch.state_dir.file(MONITOR_LOCK),
-                       os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        report_r, report_w = os.pipe2(os.O_CLOEXEC)
-        launch.report_fd = report_w
-        close_fds_except(launch.keep_fds() | {lock, report_r, report_w})
-        me = os.getpid()
-        child = linux.fork("nsexec child")
-        if child == 0:
-            os.close(report_r)
-            nsexec.run(launch, me)
-        # From here on the monitor needs nothing of the caller's: no channel, no stdio
-        # (a caller reading our stdout would otherwise wait for us), no trace.
-        os.close(report_w)
-        launch.channel.close()
-        _detach_stdio()
-        explain.disable()
-        init_pid = _read_pid(report_r)
-        os.waitpid(child, 0)
+        init_pid = _start_init(launch)
         if init_pid is None:
             code = 1  # setup failed; the caller heard why over the channel
             return
@@ -81,6 +42,81 @@ def run(launch: Launch) -> None:
         pass
     finally:
         os._exit(code)
+
+
+def _start_init(launch: Launch) -> int | None:
+    """Detach, fork the init (through the nsexec child if need be); the init's PID."""
+    explain.set_prefix("superc monitor")
+    try:
+        reset_signals()
+        linux.setsid()
+        security.set_child_subreaper()
+        lock = os.open(launch.state_dir.file(MONITOR_LOCK),
+                       os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if nsexec.needs_nsexec_child(launch.config):
+            return _via_nsexec_child(launch, lock)
+        close_fds_except(launch.keep_fds() | {lock})
+        nsexec.enter_for_children(launch.config)
+        init_pid = linux.fork("init, PID 1 of the container")
+        if init_pid == 0:
+            init.run(launch)
+        launch.channel.send(pid=init_pid)
+    except BaseException as exc:  # tell the caller, who undoes the rest
+        launch.channel.send(error=f"starting the container: {describe(exc)}")
+        return None
+    _let_go(launch)
+    return init_pid
+
+
+def _via_nsexec_child(launch: Launch, lock: int) -> int | None:
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    launch.report_fd = report_w
+    close_fds_except(launch.keep_fds() | {lock, report_r, report_w})
+    me = os.getpid()
+    child = linux.fork("nsexec child")
+    if child == 0:
+        os.close(report_r)
+        _nsexec_child(launch, me)
+    os.close(report_w)
+    _let_go(launch)
+    init_pid = _read_pid(report_r)
+    os.waitpid(child, 0)
+    return init_pid
+
+
+def _nsexec_child(launch: Launch, monitor_pid: int) -> None:
+    """The nsexec child's whole life (new user namespace only); never returns."""
+    code = 1
+    channel = launch.channel
+    try:
+        explain.set_prefix("superc nsexec")
+        # If the monitor dies before the init exists (create was aborted), so do we.
+        security.set_pdeathsig(9)
+        if os.getppid() != monitor_pid:
+            return
+        nsexec.enter(launch, ~0)
+        pid = linux.fork("init, PID 1 of the container")
+        if pid == 0:
+            init.run(launch)
+        channel.send(pid=pid)
+        os.write(launch.report_fd, f"{pid}\n".encode())
+        code = 0
+    except BaseException as exc:  # a forked child reports and exits, never unwinds
+        try:
+            channel.send(error=f"joining namespaces: {describe(exc)}")
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
+
+
+def _let_go(launch: Launch) -> None:
+    """From here on the monitor needs nothing of the caller's: no channel, no stdio (a
+    caller reading our stdout would otherwise wait for us), no trace."""
+    launch.channel.close()
+    _detach_stdio()
+    explain.disable()
 
 
 def exit_code(status: int) -> tuple[int, int | None]:

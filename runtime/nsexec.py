@@ -1,75 +1,81 @@
-"""The nsexec child: joins and creates the container's namespaces, then forks the init.
+"""Entering the container's namespaces: which process joins or creates which, and in what order.
 
-Named after runc's C `nsexec`, which does the same before any Go code runs. Why a
-separate process between the monitor and the init:
+Named after runc's C `nsexec`, which does this before any Go code runs. Two
+kernel rules shape it:
 
-- setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) (and CLONE_NEWTIME) change only the
-  namespace of the caller's *children*; the container's PID 1 must be forked after.
-- A new user namespace must own the other new namespaces, so it is made first, by
-  the process that then makes the rest; its ID maps can only be written from the
-  parent namespace (the caller does it, see create.py).
-- The monitor must stay in the host's namespaces to write the state directory.
+- setns()/unshare() of CLONE_NEWPID (and CLONE_NEWTIME) change only the namespace
+  of the caller's *children*: the container's PID 1 must be forked after them.
+- A new user namespace must own every other new namespace (or the container's
+  root could not, say, mount /proc), so it is made first, by the process that
+  then makes the rest; and its ID maps can only be written from the parent
+  namespace (the caller does it, see create.py).
 
-Order: join the cgroup (before any cgroup namespace is made, so that the container's
-cgroup becomes the namespace's root), open every namespace path first (after joining
-a mount namespace the paths may no longer resolve), join them (user namespace
-first: it grants the capabilities the other setns calls need), create the user
-namespace, then the others in one unshare(), then fork the init and report its PID
-(as seen from the host) to the caller and the monitor.
+Hence two paths from the monitor (which itself always stays in the host's
+namespaces, to write the state directory):
+
+    no new user namespace (the common case, one fork fewer):
+        monitor: PID (and time) namespace for its children  -> fork init
+        init:    `enter(..., CHILD_ONLY excluded)`: everything else, itself
+    a new user namespace:
+        monitor -> fork nsexec child (monitor.py): `enter(...)`: all of it, user
+                   namespace first -> fork init, report its PID, exit (the init is
+                   re-parented to the monitor, a child subreaper)
+
+`enter` joins the container's cgroup first (before any cgroup namespace exists,
+so that its cgroup becomes the namespace's root; and while we still have the
+host's privileges to write cgroup.procs), opens every namespace path before
+joining any (after joining a mount namespace they may not resolve), joins them
+with the user namespace first (it grants the capabilities for the rest), and then
+creates the new ones in one unshare().
 """
 
 from __future__ import annotations
 
 import os
 
-from . import explain, init, linux, security
-from .launch import Launch, describe
+from . import linux
+from .config import Config
+from .launch import Launch
+
+CHILD_ONLY = linux.CLONE_NEWPID | linux.CLONE_NEWTIME
 
 
-def run(launch: Launch, monitor_pid: int) -> None:
-    """The nsexec child's whole life; never returns."""
-    code = 1
-    channel = launch.channel
-    try:
-        explain.set_prefix("superc nsexec")
-        config = launch.config
-        # If the monitor dies before the init exists (create was aborted), so do we.
-        security.set_pdeathsig(9)
-        if os.getppid() != monitor_pid:
-            return
-        launch.manager.add(os.getpid())
-        join_namespaces([(ns.kind, ns.path) for ns in config.namespaces if ns.path])
-        new = 0
-        for ns in config.namespaces:
-            if ns.path is None:
-                new |= ns.kind
-        if new & linux.CLONE_NEWUSER:
-            linux.unshare(linux.CLONE_NEWUSER)
-            channel.send(userns=os.getpid())
-            reply = channel.recv()
-            if not reply or not reply.get("ok"):
-                return  # the caller failed to map our IDs and says why itself
-            # Until now we were the host's root, which the maps need not contain: become
-            # the namespace's root, or files we create would be owned by the overflow ID.
-            linux.setgroups([])
-            linux.setresgid(0)
-            linux.setresuid(0)
-            new &= ~linux.CLONE_NEWUSER
-        if new:
-            linux.unshare(new)
-        pid = linux.fork("init, PID 1 of the container")
-        if pid == 0:
-            init.run(launch)
-        channel.send(pid=pid)
-        os.write(launch.report_fd, f"{pid}\n".encode())
-        code = 0
-    except BaseException as exc:  # a forked child reports and exits, never unwinds
-        try:
-            channel.send(error=f"joining namespaces: {describe(exc)}")
-        except OSError:
-            pass
-    finally:
-        os._exit(code)
+def needs_nsexec_child(config: Config) -> bool:
+    return any(ns.kind == linux.CLONE_NEWUSER and ns.path is None for ns in config.namespaces)
+
+
+def enter_for_children(config: Config) -> None:
+    """In the monitor: the PID and time namespaces its next child will be born in."""
+    join_namespaces([(ns.kind, ns.path) for ns in config.namespaces
+                     if ns.path and ns.kind & CHILD_ONLY])
+    new = _new_kinds(config) & CHILD_ONLY
+    if new:
+        linux.unshare(new)
+
+
+def enter(launch: Launch, kinds: int) -> None:
+    """Join the cgroup, then join and create the namespaces among `kinds`."""
+    config = launch.config
+    # In the init this writes "1": cgroup.procs takes PIDs as the writer's PID
+    # namespace numbers them, so that is exactly us.
+    launch.manager.add(os.getpid())
+    join_namespaces([(ns.kind, ns.path) for ns in config.namespaces
+                     if ns.path and ns.kind & kinds])
+    new = _new_kinds(config) & kinds
+    if new & linux.CLONE_NEWUSER:
+        linux.unshare(linux.CLONE_NEWUSER)
+        launch.channel.send(userns=os.getpid())
+        reply = launch.channel.recv()
+        if not reply or not reply.get("ok"):
+            os._exit(1)  # the caller failed to map our IDs and says why itself
+        # Until now we were the host's root, which the maps need not contain: become
+        # the namespace's root, or files we create would be owned by the overflow ID.
+        linux.setgroups([])
+        linux.setresgid(0)
+        linux.setresuid(0)
+        new &= ~linux.CLONE_NEWUSER
+    if new:
+        linux.unshare(new)
 
 
 def join_namespaces(joins: list[tuple[int, str]]) -> None:
@@ -84,3 +90,11 @@ def join_namespaces(joins: list[tuple[int, str]]) -> None:
     finally:
         for _, _, fd in opened:
             os.close(fd)
+
+
+def _new_kinds(config: Config) -> int:
+    new = 0
+    for ns in config.namespaces:
+        if ns.path is None:
+            new |= ns.kind
+    return new

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 
-from . import explain, linux, monitor, stdio
+from . import explain, linux, stdio
 from .config import ProcessConfig
 from .init import prepare_process, process_env
-from .launch import close_fds_except, describe
+from .launch import close_fds_except, describe, reset_signals
 from .monitor import exit_code
 from .sync import Channel
 
@@ -30,7 +30,7 @@ def run_waiter(joins: list[tuple[int, str, int]], process: ProcessConfig, channe
     code = 255
     try:
         explain.set_prefix("superc exec")
-        monitor.reset_signals()
+        reset_signals()
         keep = {0, 1, 2, *channel.fds(), *(fd for _, _, fd in joins)}
         keep.update(fd for fd in stdio_fds if fd is not None)
         if console_fd is not None:

@@ -36,6 +36,7 @@ monitors are re-parented, and a restarted agent finds them in the state root.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import selectors
@@ -453,4 +454,10 @@ def serve(socket_path: str, root: str, cgroup_root: str | None = None) -> None:
     from . import create, execute, init, monitor, nsexec, setns_init  # noqa: F401
     from .cgroups import factory  # noqa: F401
 
+    # The CLI runs without a garbage collector; a long-lived server needs one. What
+    # is loaded by now lives forever: freeze it, so collections (in us, and in every
+    # forked child) never walk those objects and copy their pages.
+    gc.enable()
+    gc.collect()
+    gc.freeze()
     _Server(socket_path, Runtime(root=root, cgroup_root=cgroup_root)).serve_forever()

@@ -16,7 +16,8 @@ How a request flows, and where each part lives:
                                           machinery, optimistic concurrency, finalizers
           patching.py, subresources.py    PATCH flavours; scale, binding, finalize, ...
           lists.py, watch.py              list/watch/deletecollection, served from
-          watchcache.py                   the watch cache: one store watch for all
+          watchcache.py, fanout.py        the watch cache: one store watch for all,
+                                          its thread writing events to the watchers
         codec.py, tables.py, errors.py    bodies, Table views, Status errors
 
 Exceptions: every client-visible failure is an `errors.ApiError` (drawn in

@@ -55,8 +55,8 @@ class Server:
         # pods/log, pods/exec and nodes/proxy go to the node's agent.
         self.node_proxy = nodeproxy.NodeProxy(self)
         self.finalizer = namespaces.NamespaceFinalizer(self)
-        # Where the scheduler and controllers will start, in this process, once they
-        # exist: `supernetes server` composes them through `Server.components`.
+        # The scheduler and controllers, started in this process once it serves
+        # (server.py, from `config.components`).
         self.components: list = []
         self._deleted_namespaces: dict[str, float] = {}
 
@@ -75,14 +75,20 @@ class Server:
     def start(self) -> None:
         self.cacher.start()
         namespaces.ensure_built_in(self)
-        self.finalizer.start()
-        for component in self.components:
+        if self.config.namespace_finalizer:
+            self.finalizer.start()
+
+    def start_components(self, kubeconfig_path) -> None:
+        for factory in self.config.components:
+            component = factory(kubeconfig_path)
+            self.components.append(component)
             component.start()
 
     def stop(self) -> None:
         for component in reversed(self.components):
             component.stop()
-        self.finalizer.stop()
+        if self.config.namespace_finalizer:
+            self.finalizer.stop()
         self.cacher.stop()
 
 

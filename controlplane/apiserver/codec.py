@@ -1,11 +1,12 @@
 """Bodies in and out: JSON and YAML decoding with limits, Accept negotiation, encoding.
 
 Requests carry JSON (what kubectl and client libraries send) or YAML; both decode
-to plain dicts. Every way a body can be bad (too large, not UTF-8, not JSON, a
-YAML alias bomb, absurdly deep nesting, not an object) becomes a 4xx `ApiError`
-here, so nothing further in can meet it. Responses are JSON, or a `Table` or
-`PartialObjectMetadata` view when the client's Accept header asks for one, as
-`kubectl get` does.
+to plain dicts (and so do the protobuf bodies of the few kinds kubectl 1.33's
+`create` commands send that way, see protobuf.py). Every way a body can be bad
+(too large, not UTF-8, not JSON, a YAML alias bomb, absurdly deep nesting, not
+an object) becomes a 4xx `ApiError` here, so nothing further in can meet it.
+Responses are JSON, or a `Table` or `PartialObjectMetadata` view when the
+client's Accept header asks for one, as `kubectl get` does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 import yaml
 
-from . import errors
+from . import errors, protobuf
 
 MAX_BODY = 3 * 1024 * 1024          # Kubernetes' limit on a request body
 MAX_DEPTH = 64                      # objects nest ~10 deep; deeper is an attack
@@ -84,6 +85,8 @@ def decode(body: bytes, content_type: str | None, *, strict: bool = False):
     elif kind in ("", JSON, "application/merge-patch+json", "application/json-patch+json",
                   "application/strategic-merge-patch+json", "*/*"):
         obj = _decode_json(body, strict)
+    elif kind == protobuf.MEDIA_TYPE:
+        obj = protobuf.decode(body)
     else:
         raise errors.unsupported_media_type(kind)
     return obj

@@ -25,6 +25,18 @@ class ServerConfig:
     bookmark_interval: float = 60.0       # seconds between watch bookmarks
     log_level: str = "info"
     access_log: bool = False
+    # DefaultTolerationSeconds admission: every new pod tolerates the not-ready and
+    # unreachable NoExecute taints for this long (Kubernetes: 300 s; ours is short so
+    # the pods of a dead node run elsewhere within a minute).
+    default_not_ready_toleration_seconds: int = 25
+    default_unreachable_toleration_seconds: int = 25
+    # Started in the serving process once it serves (the scheduler, the controllers):
+    # factories called with the admin kubeconfig's path, returning objects with
+    # start() and stop(). Filled by `supernetes server`; empty in a bare server.
+    components: tuple = ()
+    # Empty terminating namespaces in the server itself; off when the namespace
+    # controller runs alongside and does it (with its status conditions).
+    namespace_finalizer: bool = True
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):

@@ -79,6 +79,12 @@ def write_kubeconfigs(config: ServerConfig, server, port: int) -> None:
 KEEPALIVE_LINGER = 0.002
 
 
+def _nothing_buffered(conn) -> bool:
+    """The connection's parser holds no bytes of a next request (gthread re-queues those)."""
+    buf = getattr(getattr(getattr(conn, "parser", None), "unreader", None), "buf", None)
+    return bool(getattr(conn, "initialized", False)) and buf is not None and not buf.getvalue()
+
+
 def _readable(sock, timeout: float) -> bool:
     try:
         if sock.pending():                      # bytes already decrypted by TLS
@@ -102,8 +108,8 @@ class Worker(ThreadWorker):
 
     def handle(self, conn):
         result = super().handle(conn)
-        while result is True and self.alive and conn.initialized and \
-                not conn.parser.unreader.buf.getvalue() and \
+        # (gunicorn < 23 returns tuples here: then the loop simply never runs)
+        while result is True and self.alive and _nothing_buffered(conn) and \
                 _readable(conn.sock, KEEPALIVE_LINGER):
             result = super().handle(conn)
         return result
@@ -127,6 +133,7 @@ def _post_worker_init(config: ServerConfig):
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
+        server.start_components(config.admin_kubeconfig)
     return hook
 
 
@@ -163,11 +170,15 @@ class _Gunicorn(BaseApplication):
             # gunicorn's control socket lives at one global path: off, so that
             # several servers (tests, the lab) can share a machine.
             "control_socket_disable": True,
+            # HTTP/1.1 only: a watch owns its connection, which is how it notices
+            # that its client went away (see watch.py).
+            "http_protocols": "h1",
             "post_worker_init": _post_worker_init(c),
             "worker_exit": _worker_exit,
         }
         for name, value in settings.items():
-            self.cfg.set(name, value)
+            if name in self.cfg.settings:       # older gunicorns lack the newest settings
+                self.cfg.set(name, value)
 
     def load(self):
         threading.stack_size(THREAD_STACK)
@@ -176,9 +187,25 @@ class _Gunicorn(BaseApplication):
         return create_app(self.config, open_store(self.config.store))
 
 
+class ServeError(Exception):
+    """The server cannot start: a bad flag or an unusable data dir."""
+
+
+def _check_store_url(url: str) -> None:
+    # Only parsed here: opening the store would start its threads in the master
+    # process, which then forks the worker (and no thread may cross a fork).
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("sqlite", "etcd") or not rest.split("?", 1)[0]:
+        raise ServeError(f"bad store URL {url!r}: expected sqlite:///path or etcd://host:port")
+
+
 def prepare(config: ServerConfig) -> pki.Pki:
     """Everything before serving: the data dir, certificates; no stale readiness."""
-    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_store_url(config.store)
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServeError(f"cannot use data dir {config.data_dir}: {exc.strerror}") from exc
     config.admin_kubeconfig.unlink(missing_ok=True)
     return pki.ensure_pki(config.pki_dir, config.advertise_addresses, config.bind)
 

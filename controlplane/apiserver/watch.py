@@ -7,6 +7,11 @@ that its filter lets through, in revision order, with no gap and no
 duplicate. An object that stops matching the filter becomes DELETED for this
 watcher and one that starts matching becomes ADDED, as in Kubernetes.
 
+A watcher that has caught up with the ring hands its socket to the dispatcher
+(`fanout.py`), which writes each new event to every such watcher in one loop;
+the request thread only keeps time (timeout, bookmarks, a vanished client) and
+takes the stream back if its client reads too slowly.
+
 When N is older than the ring holds (the server restarted, the client was away
 long) the watch falls back to a store watch of its own from N, which the store
 answers until N is compacted; then the client gets what Kubernetes sends: an
@@ -26,7 +31,7 @@ import time
 from collections.abc import Iterator
 
 from ..store import base as store
-from . import codec, errors, objects, tables
+from . import codec, errors, fanout, objects, tables
 from .watchcache import CacheEvent
 
 POLL = 5.0                    # idle seconds between checks for a vanished client
@@ -111,6 +116,9 @@ class Streamer:
             return "DELETED", True
         return None
 
+    def _bookmark_line(self, revision: int) -> bytes:
+        return self._bookmark(revision)
+
     def _bookmark(self, revision: int, initial_end: bool = False) -> bytes:
         meta = {"resourceVersion": str(revision)}
         if initial_end:
@@ -165,10 +173,67 @@ class Streamer:
         if out:
             yield b"".join(out)
 
+    def _fan_out_ok(self) -> bool:
+        view = self.req.view
+        return self.req.socket is not None and not (view.table or view.partial)
+
+    def _park(self, cache, sub: fanout.Subscriber, epoch: int, next_bookmark: float):
+        """Let the dispatcher write to this watcher; wake for the duties it cannot do.
+
+        Returns (whether the stream goes on, next bookmark time).
+        """
+        sock = self.req.socket
+        try:
+            while True:
+                now = time.monotonic()
+                if (now >= self.deadline or self.cacher.stopped.is_set()
+                        or self.cacher.epoch != epoch):
+                    return False, next_bookmark
+                if self.req.bookmarks and now >= next_bookmark:
+                    sub.send_bookmark(cache, self.cacher, self._bookmark_line)
+                    next_bookmark = now + self.req.bookmark_interval
+                wait = min(self.deadline, next_bookmark if self.req.bookmarks
+                           else self.deadline, now + POLL) - now
+                if sub.wake.wait(max(wait, 0.0)):
+                    sub.wake.clear()
+                    if sub.state == fanout.Subscriber.FAILED:
+                        return False, next_bookmark
+                    if sub.state == fanout.Subscriber.LAGGING:
+                        break
+                elif self._client_gone():
+                    return False, next_bookmark
+        finally:
+            fanout.unsubscribe(cache, sub)
+            sub.close()
+            with sub.lock:                  # the dispatcher is done with the socket
+                try:
+                    sock.setblocking(True)
+                except OSError:
+                    pass
+        try:
+            sock.sendall(sub.remainder)     # the chunk that did not fit, then on our own
+        except OSError:
+            return False, next_bookmark
+        return True, next_bookmark
+
     def _follow(self, cache, seq: int, epoch: int) -> Iterator[bytes]:
         next_bookmark = time.monotonic() + self.req.bookmark_interval
         while True:
             send_bookmark = False
+            sub = None
+            with cache.cond:
+                if seq == cache.next_seq and self._fan_out_ok() and \
+                        self.cacher.epoch == epoch:
+                    sub = fanout.Subscriber(self.req.socket, self, seq, self.last_revision)
+                    self.req.socket.setblocking(False)
+                    fanout.subscribe(cache, sub)
+            if sub is not None:
+                going_on, next_bookmark = self._park(cache, sub, epoch, next_bookmark)
+                if not going_on:
+                    return
+                seq = sub.seq
+                self.last_revision = max(self.last_revision, sub.last_revision)
+                continue
             with cache.cond:
                 while seq == cache.next_seq:
                     now = time.monotonic()

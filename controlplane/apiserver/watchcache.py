@@ -32,7 +32,7 @@ import threading
 import time
 
 from ..store import base as store
-from . import codec, objects, selection
+from . import codec, fanout, objects, selection
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,14 @@ class CacheEvent:
         self.deleted_prev = None      # prev re-encoded at this revision, made on demand
         self.lines: dict[str, bytes] = {}   # watch lines, made once for all watchers
 
+    def frame(self, watch_type: str, from_prev: bool = False) -> bytes:
+        """The line as one HTTP chunk, for the dispatcher's fan-out (fanout.py)."""
+        key = "chunk:" + watch_type + ("-prev" if from_prev else "")
+        framed = self.lines.get(key)
+        if framed is None:
+            framed = self.lines[key] = fanout.chunk(self.line(watch_type, from_prev))
+        return framed
+
     def line(self, watch_type: str, from_prev: bool = False) -> bytes:
         """`{"type":...,"object":...}\n` of this event, shared by every plain watcher."""
         key = watch_type + ("-prev" if from_prev else "")
@@ -102,6 +110,7 @@ class TypeCache:
         self.by_namespace: dict[str, dict[str, Entry]] = {}   # the same entries, per namespace
         self.ring: list[CacheEvent | None] = [None] * capacity
         self.next_seq = 0             # sequence number of the next event
+        self.subscribers: tuple = ()  # caught-up plain watchers (fanout.Subscriber)
         self.oldest = 0               # every event with revision > oldest is in the ring
         self.last = 0                 # revision of the last event applied to this type
 
@@ -123,7 +132,8 @@ class TypeCache:
         self.oldest = revision
         self.last = revision
 
-    def apply(self, event: store.Event) -> None:
+    def apply(self, event: store.Event) -> tuple[CacheEvent, int, tuple]:
+        """Apply one store event; return it, its ring position and who to fan it out to."""
         kv = event.kv
         entry = self.make_entry(kv.key, kv.value, kv.mod_revision)
         with self.cond:
@@ -140,10 +150,13 @@ class TypeCache:
             evicted = self.ring[slot]
             if evicted is not None:
                 self.oldest = evicted.revision
-            self.ring[slot] = CacheEvent(event.type, entry, prev)
+            cache_event = self.ring[slot] = CacheEvent(event.type, entry, prev)
+            seq = self.next_seq
             self.next_seq += 1
             self.last = entry.revision
+            subscribers = self.subscribers
             self.cond.notify_all()
+        return cache_event, seq, subscribers
 
     def seq_after(self, revision: int) -> int | None:
         """The sequence number of the first event after `revision`; None if evicted.
@@ -219,6 +232,8 @@ class Cacher:
         for cache in self.by_prefix.values():
             with cache.cond:
                 cache.cond.notify_all()
+            for subscriber in cache.subscribers:
+                subscriber.wake.set()
         with self.rev_cond:
             self.rev_cond.notify_all()
 
@@ -237,6 +252,7 @@ class Cacher:
             self.epoch += 1
             self.revision = revision
             self.rev_cond.notify_all()
+        self._wake_all()                  # open watches see the new epoch and end
         self.ready.set()
 
     def _run(self) -> None:
@@ -280,11 +296,14 @@ class Cacher:
 
     def _dispatch(self, event: store.Event) -> None:
         cache = self._cache_of(event.kv.key)
-        if cache is not None:
-            cache.apply(event)
+        fan = cache.apply(event) if cache is not None else None
         with self.rev_cond:
             self.revision = event.kv.mod_revision
             self.rev_cond.notify_all()
+        if fan is not None:
+            cache_event, seq, subscribers = fan
+            for subscriber in subscribers:
+                subscriber.deliver(cache_event, seq)
 
     def _progress(self, revision: int) -> None:
         """The store says nothing under /registry/ happened up to `revision`."""

@@ -48,8 +48,12 @@ class EtcdStore(Store):
         self._client = EtcdClient(endpoints, timeout)
         self._closed = False
         self._max_pending = max_pending
-        self._hub = Hub(self.revision(), None, ring_size=ring_size, max_pending=max_pending)
-        self._feed = Feed(self._client, self._hub)
+        try:
+            self._hub = Hub(self.revision(), None, ring_size=ring_size, max_pending=max_pending)
+            self._feed = Feed(self._client, self._hub)
+        except BaseException:
+            self._client.close()
+            raise
         self._compactor = None
         if compact_interval > 0:
             self._compactor = Compactor(self, retention=retention, max_revisions=max_revisions,

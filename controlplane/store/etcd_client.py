@@ -95,7 +95,8 @@ class EtcdClient:
     def watch(self, create_request: dict) -> WatchStream:
         response = self._post("watch", {"create_request": create_request}, stream=True)
         if response.status_code != 200:
-            _decode(response)
+            with response:
+                _decode(response)      # raises
         return WatchStream(response)
 
     def compacted_below(self, revision: int) -> int:

@@ -122,11 +122,14 @@ class SqliteStore(Store):
     def compact(self, revision: int) -> None:
         if revision > self.revision():
             raise FutureRevision(revision, self.revision())
-        while self._writer.submit("compact", expected=revision) >= COMPACT_CHUNK:
-            pass
+        deleted, chunk = 0, COMPACT_CHUNK
+        while chunk >= COMPACT_CHUNK:      # in chunks, so that writes interleave
+            chunk = self._writer.submit("compact", expected=revision)
+            deleted += chunk
         self._compacted = max(self._compacted, revision)
         self._hub.compacted(revision)
-        self._writer.submit("maintain")
+        if deleted:
+            self._writer.submit("maintain")
 
     # -- watches -----------------------------------------------------------------
 

@@ -237,8 +237,9 @@ class Writer:
             free = conn.execute("PRAGMA freelist_count").fetchone()[0]
             pages = conn.execute("PRAGMA page_count").fetchone()[0]
             if free > pages // 4:
-                # Must be stepped to the end or it stops after the first page.
-                conn.execute(f"PRAGMA incremental_vacuum({free})").fetchall()
+                # executescript() steps the pragma to the end; execute() would step
+                # it once (it returns no rows), which frees a single page.
+                conn.executescript(f"PRAGMA incremental_vacuum({free});")
             with self._quiesce():
                 busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             op.result = not busy

@@ -110,7 +110,7 @@ def runtime(state_root: str):
 
 @pytest.fixture
 def superc(state_root: str, runtime: Runtime, tmp_path):
-    """Run the real CLI: superc(*args, input=..., timeout=...) -> CompletedProcess.
+    """Run the real CLI: superc(*args, check=..., timeout=...) -> CompletedProcess.
 
     Output goes through files, not pipes: a detached container inherits superc's
     stdout (as with runc), and a pipe would not reach EOF until the container exits.
@@ -118,7 +118,7 @@ def superc(state_root: str, runtime: Runtime, tmp_path):
     calls = iter(range(1 << 30))
 
     def run(*args: str, input: str | None = None, timeout: float = 60,
-            root: bool = True) -> subprocess.CompletedProcess:
+            root: bool = True, check: bool = False) -> subprocess.CompletedProcess:
         argv = [SUPERC, *(("--root", state_root) if root else ()), *args]
         n = next(calls)
         out_path, err_path = tmp_path / f".superc-{n}.out", tmp_path / f".superc-{n}.err"
@@ -127,8 +127,22 @@ def superc(state_root: str, runtime: Runtime, tmp_path):
                                   timeout=timeout,
                                   stdin=None if input is not None else subprocess.DEVNULL
                                   ).returncode
-        return subprocess.CompletedProcess(argv, code, out_path.read_text(),
-                                           err_path.read_text())
+        result = subprocess.CompletedProcess(argv, code, out_path.read_text(),
+                                             err_path.read_text())
+        if check:
+            assert code == 0, f"superc {' '.join(args)}: {result.stderr}"
+        return result
+
+    return run
+
+
+@pytest.fixture
+def run_detached(superc, bundle):
+    """`superc run -d` of the bundle as `cid`; fails the test if it does not start."""
+
+    def run(cid: str = "c1") -> None:
+        result = superc("run", "-d", "--bundle", bundle.path, cid)
+        assert result.returncode == 0, result.stderr
 
     return run
 

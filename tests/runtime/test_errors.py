@@ -142,8 +142,8 @@ def test_an_unmappable_limit_fails_cleanly(superc, bundle, state_root):
     assert leftovers(state_root, "c1") == []
 
 
-def test_update_with_nothing_to_change(superc, bundle):
+def test_update_with_nothing_to_change(superc, run_detached, bundle):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     assert_one_clean_line(superc("update", "c1"), "nothing to change")
     assert_one_clean_line(superc("update", "--memory", "lots", "c1"), "--memory 'lots'")

@@ -92,7 +92,7 @@ def test_a_failing_poststart_hook_is_only_a_warning(superc, bundle, tmp_path):
     bundle.config["hooks"] = {"poststart": [host_hook(tmp_path, "poststart",
                                                       str(tmp_path / "log"), 1)]}
     bundle.args("sleep", "30")
-    superc("create", "--bundle", bundle.path, "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
     result = superc("start", "c1")
     assert result.returncode == 0
     assert "warning: poststart hook" in result.stderr
@@ -113,8 +113,9 @@ def test_explain_prints_each_primitive_step(superc, bundle):
         "mkdir /sys/fs/cgroup/",                                   # the cgroup
         "fork() = ",                                               # the monitor
         "prctl(PR_SET_CHILD_SUBREAPER, 1)",
-        "cgroup.procs = ",                                         # joining it
-        "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET)",
+        "unshare(CLONE_NEWPID)",                                   # for the monitor's child
+        "cgroup.procs = 1",                                        # the init joins it
+        "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET)",
         'mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL)',
         'mount("proc", ',
         'mknod("',

@@ -46,7 +46,7 @@ def test_create_waits_and_start_releases_the_process(superc, bundle, tmp_path, w
 
 def test_start_acts_only_on_a_created_container(superc, bundle):
     bundle.args("sleep", "30")
-    superc("create", "--bundle", bundle.path, "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
     assert superc("start", "c1").returncode == 0
     again = superc("start", "c1")
     assert again.returncode == 1
@@ -56,8 +56,8 @@ def test_start_acts_only_on_a_created_container(superc, bundle):
 
 def test_state_reports_stopped_with_the_exit_code(superc, bundle, wait_for):
     bundle.sh("exit 3")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     stopped = wait_for(lambda: (s := state(superc, "c1"))["status"] == "stopped" and s)
     assert stopped["exitCode"] == 3 and stopped["signal"] is None
     assert stopped["oomKilled"] is False and stopped["pid"] == 0
@@ -65,8 +65,8 @@ def test_state_reports_stopped_with_the_exit_code(superc, bundle, wait_for):
 
 def test_delete_refuses_a_running_container_without_force(superc, bundle):
     bundle.args("sleep", "30")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     refused = superc("delete", "c1")
     assert refused.returncode == 1
     assert "it is running (stop it first, or use delete -f)" in refused.stderr
@@ -77,7 +77,7 @@ def test_delete_refuses_a_running_container_without_force(superc, bundle):
 
 def test_delete_of_a_created_container_kills_its_waiting_init(superc, bundle):
     bundle.args("true")
-    superc("create", "--bundle", bundle.path, "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
     pid = state(superc, "c1")["pid"]
     assert superc("delete", "c1").returncode == 0
     assert not alive(pid)
@@ -90,17 +90,17 @@ def test_kill_accepts_names_and_numbers(superc, bundle, wait_for, signal_arg, co
     # PID 1 of a namespace gets only the signals it handles (and KILL from outside):
     # the traps report which one arrived through the exit code.
     bundle.sh("trap 'exit 15' TERM; trap 'exit 10' USR1; sleep 30 & wait")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     args = ["kill", "c1"] + ([signal_arg] if signal_arg else [])
     assert superc(*args).returncode == 0
     stopped = wait_for(lambda: (s := state(superc, "c1"))["status"] == "stopped" and s)
     assert (stopped["exitCode"], stopped["signal"]) == (code, signal)
 
 
-def test_kill_rejects_an_unknown_signal(superc, bundle):
+def test_kill_rejects_an_unknown_signal(superc, run_detached, bundle):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     for bad in ("SIGFOO", "0", "99"):
         result = superc("kill", "c1", bad)
         assert result.returncode == 1
@@ -111,16 +111,16 @@ def test_kill_rejects_an_unknown_signal(superc, bundle):
 def test_kill_all_signals_every_process(superc, bundle, wait_for):
     # sh ignores TERM as PID 1 of its namespace; its children die, so it is the last one.
     bundle.sh("sleep 30 & sleep 30 & wait")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     wait_for(lambda: len(json.loads(superc("ps", "--format", "json", "c1").stdout)) == 3)
     assert superc("kill", "--all", "c1", "KILL").returncode == 0
     assert wait_for(lambda: state(superc, "c1")["status"] == "stopped")
 
 
 def test_kill_of_a_stopped_container_fails(superc, bundle, wait_for):
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     wait_for(lambda: state(superc, "c1")["status"] == "stopped")
     result = superc("kill", "c1", "KILL")
     assert result.returncode == 1
@@ -157,9 +157,9 @@ def test_run_detached_leaves_it_running(superc, bundle, tmp_path):
 
 def test_list_in_table_and_json(superc, bundle):
     bundle.args("sleep", "30")
-    superc("create", "--bundle", bundle.path, "one")
-    superc("create", "--bundle", bundle.path, "two")
-    superc("start", "two")
+    superc("create", "--bundle", bundle.path, "one", check=True)
+    superc("create", "--bundle", bundle.path, "two", check=True)
+    superc("start", "two", check=True)
     table = superc("list").stdout.splitlines()
     assert table[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
     rows = {line.split()[0]: line.split()[2] for line in table[1:]}
@@ -170,8 +170,8 @@ def test_list_in_table_and_json(superc, bundle):
 
 def test_nothing_of_the_container_remains_after_delete(superc, bundle, state_root):
     bundle.args("sleep", "30")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     with open(os.path.join(state_root, "c1", "state.json")) as f:
         saved = json.load(f)
     pids = [saved["pid"], saved["monitor_pid"]]
@@ -198,9 +198,9 @@ def test_stdio_goes_to_the_files_the_caller_names(runtime, bundle, tmp_path):
     runtime.delete("c1")
 
 
-def test_exec_runs_in_the_containers_namespaces_and_cgroup(superc, bundle):
+def test_exec_runs_in_the_containers_namespaces_and_cgroup(superc, run_detached, bundle):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     init = state(superc, "c1")["pid"]
     result = superc("exec", "c1", "--", "sh", "-c",
                     "echo $$; for n in ipc mnt net pid uts cgroup; do "
@@ -214,9 +214,9 @@ def test_exec_runs_in_the_containers_namespaces_and_cgroup(superc, bundle):
             assert link != os.readlink(f"/proc/self/ns/{name}"), name
 
 
-def test_exec_joins_the_containers_cgroup(superc, bundle, state_root):
+def test_exec_joins_the_containers_cgroup(superc, run_detached, bundle, state_root):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     result = superc("exec", "-d", "--pid-file", os.path.join(state_root, "exec.pid"), "c1",
                     "--", "sleep", "20")
     assert result.returncode == 0, result.stderr
@@ -230,18 +230,18 @@ def test_exec_joins_the_containers_cgroup(superc, bundle, state_root):
     assert not alive(pid)
 
 
-def test_exec_exit_code_env_cwd_and_user(superc, bundle):
+def test_exec_exit_code_env_cwd_and_user(superc, run_detached, bundle):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     result = superc("exec", "-e", "GREETING=hi", "--cwd", "/dev", "-u", "1000:1000", "c1",
                     "--", "sh", "-c", "echo $GREETING $(pwd) $(id -u) $(id -g); exit 9")
     assert result.returncode == 9
     assert result.stdout.split() == ["hi", "/dev", "1000", "1000"]
 
 
-def test_exec_with_an_oci_process_file(superc, bundle, tmp_path):
+def test_exec_with_an_oci_process_file(superc, run_detached, bundle, tmp_path):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     process = {"args": ["sh", "-c", "echo $FROM_FILE; grep NoNewPrivs /proc/self/status"],
                "env": ["FROM_FILE=yes"], "cwd": "/", "user": {"uid": 0, "gid": 0},
                "noNewPrivileges": False}
@@ -251,9 +251,9 @@ def test_exec_with_an_oci_process_file(superc, bundle, tmp_path):
     assert result.stdout.split() == ["yes", "NoNewPrivs:", "0"]
 
 
-def test_exec_with_a_terminal(superc, bundle):
+def test_exec_with_a_terminal(superc, run_detached, bundle):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     result = superc("exec", "-t", "c1", "--", "sh", "-c", "tty; stty size")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].strip() == "/dev/pts/0"
@@ -277,9 +277,9 @@ def test_create_with_a_terminal_needs_a_console_socket(superc, bundle, state_roo
     assert not os.path.exists(os.path.join(state_root, "c1"))
 
 
-def test_ps_lists_the_containers_processes(superc, bundle, wait_for):
+def test_ps_lists_the_containers_processes(superc, run_detached, bundle, wait_for):
     bundle.sh("sleep 30 & sleep 31")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     table = wait_for(lambda: (out := superc("ps", "c1").stdout).count("sleep") == 2 and out)
     assert table.splitlines()[0].split() == ["PID", "CMD"]
     assert "sleep 30" in table and "sleep 31" in table

@@ -50,8 +50,8 @@ def test_superc_run_of_a_memory_hog_exits_137(superc, bundle):
 def test_a_container_within_its_memory_limit_is_not_oom_killed(superc, bundle, wait_for):
     resources(bundle)["memory"] = {"limit": 32 * MiB}
     bundle.sh("head -c 1000000 /dev/zero | tail -c 10 | wc -c; sleep 0.1; kill -9 $$; exit 2")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     stopped = wait_for(lambda: (s := state(superc, "c1"))["status"] == "stopped" and s)
     assert stopped["oomKilled"] is False
 
@@ -59,8 +59,8 @@ def test_a_container_within_its_memory_limit_is_not_oom_killed(superc, bundle, w
 def test_fork_bomb_stops_at_the_pids_limit(superc, runtime, bundle, wait_for):
     resources(bundle)["pids"] = {"limit": 16}
     bundle.sh("b() { b | b & }; b 2>/dev/null; sleep 30")
-    superc("create", "--bundle", bundle.path, "c1")
-    superc("start", "c1")
+    superc("create", "--bundle", bundle.path, "c1", check=True)
+    superc("start", "c1", check=True)
     stats = wait_for(lambda: (s := runtime.stats("c1")).pids_current >= 16 and s, timeout=30)
     time.sleep(0.5)  # the bomb keeps trying
     stats = runtime.stats("c1")
@@ -72,10 +72,10 @@ def test_fork_bomb_stops_at_the_pids_limit(superc, runtime, bundle, wait_for):
     assert superc("delete", "-f", "c1").returncode == 0
 
 
-def test_cpu_quota_throttles_a_busy_loop(superc, runtime, bundle):
+def test_cpu_quota_throttles_a_busy_loop(superc, run_detached, runtime, bundle):
     resources(bundle)["cpu"] = {"quota": 20000, "period": 100000}  # 0.2 CPU
     bundle.sh("while :; do :; done")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     before, start = runtime.stats("c1"), time.monotonic()
     time.sleep(2.0)
     after, elapsed = runtime.stats("c1"), time.monotonic() - start
@@ -85,14 +85,14 @@ def test_cpu_quota_throttles_a_busy_loop(superc, runtime, bundle):
     assert after.cpu_throttled_ns > 0
 
 
-def test_pause_freezes_and_resume_thaws(superc, bundle, tmp_path, wait_for):
+def test_pause_freezes_and_resume_thaws(superc, run_detached, bundle, tmp_path, wait_for):
     out = tmp_path / "out"
     out.mkdir()
     bundle.config["mounts"].append({"destination": "/out", "type": "bind",
                                     "source": str(out), "options": ["rbind"]})
     bundle.sh("i=0; while :; do i=$((i+1)); echo $i > /out/n.tmp; mv /out/n.tmp /out/n; "
               "sleep 0.02; done")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
 
     def count() -> int:
         try:
@@ -113,18 +113,18 @@ def test_pause_freezes_and_resume_thaws(superc, bundle, tmp_path, wait_for):
     assert superc("resume", "c1").returncode == 1  # not paused
 
 
-def test_a_paused_container_can_be_force_deleted(superc, bundle, state_root):
+def test_a_paused_container_can_be_force_deleted(superc, run_detached, bundle, state_root):
     bundle.args("sleep", "30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     assert superc("pause", "c1").returncode == 0
     assert superc("delete", "c1").returncode == 1
     assert superc("delete", "-f", "c1").returncode == 0
     assert not os.path.exists(os.path.join(state_root, "c1"))
 
 
-def test_update_changes_the_limits_of_a_running_container(superc, runtime, bundle):
+def test_update_changes_the_limits_of_a_running_container(superc, run_detached, runtime, bundle):
     bundle.sh("sleep 30 & sleep 30 & wait")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     result = superc("update", "--memory", "64m", "--pids-limit", "5", "--cpus", "0.5", "c1")
     assert result.returncode == 0, result.stderr
     stats = runtime.stats("c1")
@@ -136,9 +136,9 @@ def test_update_changes_the_limits_of_a_running_container(superc, runtime, bundl
     assert "can't fork" in forks.stdout + forks.stderr
 
 
-def test_stats_report_usage(superc, runtime, bundle):
+def test_stats_report_usage(superc, run_detached, runtime, bundle):
     bundle.sh("x=$(head -c 2000000 /dev/urandom | md5sum); sleep 30")
-    superc("run", "-d", "--bundle", bundle.path, "c1")
+    run_detached("c1")
     time.sleep(0.5)
     stats = runtime.stats("c1")
     assert stats.memory_usage > 0

@@ -121,3 +121,16 @@ def test_fuzzed_requests_never_get_a_5xx(api, body, method, target, content_type
     assert response.status_code < 500, (method, target, body, response.text)
     if response.status_code >= 400:
         assert response.json()["kind"] == "Status"
+
+
+def test_protobuf_bodies_bad_or_unsupported(api, ns):
+    path = f"/api/v1/namespaces/{ns}/configmaps"
+    proto = "application/vnd.kubernetes.protobuf"
+    status_of(api.post(path, data=b"not protobuf", content_type=proto), 400)
+    status_of(api.post(path, data=b"k8s\x00\x0a\xff", content_type=proto), 400)
+    # a well-formed envelope of a kind whose protobuf form is not decoded here
+    type_meta = b"\x0a\x07apps/v1\x12\x0aDeployment"
+    envelope = b"k8s\x00\x0a" + bytes([len(type_meta)]) + type_meta + b"\x12\x00"
+    body = status_of(api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", data=envelope,
+                              content_type=proto), 415)
+    assert "Deployment" in body["message"]

@@ -88,15 +88,27 @@ def namespace(kubectl) -> str:
 
 
 def test_create_namespace_and_delete_it(kubectl):
-    if kubectl.version == "1.33":
-        pytest.skip("kubectl 1.33's `create <generator>` commands send protobuf bodies, "
-                    "which this server does not decode (it answers 415)")
     name = f"c-{uuid.uuid4().hex[:8]}"
     assert kubectl.run("create", "namespace", name).stdout.strip() == \
         f"namespace/{name} created"
     assert name in kubectl.run("get", "namespaces", "-o", "name").stdout
     assert kubectl.run("delete", "namespace", name).stdout.strip() == \
         f'namespace "{name}" deleted'
+
+
+def test_create_configmap_secret_serviceaccount(kubectl, namespace):
+    """kubectl 1.33 sends these as protobuf; older ones as JSON."""
+    kubectl.run("create", "configmap", "cfg", "-n", namespace, "--from-literal=greeting=hi")
+    kubectl.run("create", "secret", "generic", "pw", "-n", namespace,
+                "--from-literal=password=s3cret")
+    kubectl.run("create", "serviceaccount", "robot", "-n", namespace)
+    cm = json.loads(kubectl.run("get", "configmap", "cfg", "-n", namespace, "-o", "json").stdout)
+    assert cm["data"] == {"greeting": "hi"}
+    secret = json.loads(kubectl.run("get", "secret", "pw", "-n", namespace,
+                                    "-o", "json").stdout)
+    assert secret["data"] == {"password": "czNjcmV0"} and secret["type"] == "Opaque"
+    assert kubectl.run("get", "serviceaccount", "robot", "-n", namespace,
+                       "-o", "name").stdout.strip() == "serviceaccount/robot"
 
 
 def test_apply_twice_updates_through_strategic_merge(kubectl, namespace, tmp_path):

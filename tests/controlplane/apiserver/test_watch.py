@@ -195,3 +195,31 @@ def test_bookmarks_are_sent_when_allowed(tmp_path):
         watcher.close()
     finally:
         server.stop()
+
+
+def test_slow_watcher_gets_every_event_in_order(api, ns, apiserver):
+    """A client that stops reading fills its socket: the server stops writing to it
+    (the dispatcher hands the stream back to the watch's own thread) and, once the
+    client reads again, delivers everything, in order."""
+    start = api.get(pods(ns)).json()["metadata"]["resourceVersion"]
+    response = api.get(pods(ns), params={"watch": "1", "resourceVersion": start,
+                                         "timeoutSeconds": "60"}, stream=True)
+    assert response.status_code == 200
+    writer = apiserver.client("admin")
+    count = 60
+    for i in range(count):                      # ~6 MB: far more than socket buffers
+        body = pod(f"big{i}")
+        body["metadata"]["annotations"] = {"blob": "x" * 100_000}
+        assert writer.post(pods(ns), body).status_code == 201
+    time.sleep(0.5)
+    seen = []
+    try:
+        for line in response.iter_lines():
+            if line:
+                event = json.loads(line)
+                seen.append((event["type"], event["object"]["metadata"]["name"]))
+            if len(seen) == count:
+                break
+    finally:
+        response.close()
+    assert seen == [("ADDED", f"big{i}") for i in range(count)]

@@ -1,0 +1,79 @@
+"""Where the pods' cgroups go: below the agent's own cgroup, one directory per pod.
+
+Each container's config.json gets the relative cgroupsPath
+`superlet/pod<UID>/<container id>`; the runtime resolves it below its own
+cgroup, which is the agent's (superc's spawner and runc's shims are the agent's
+children and stay in its cgroup), so the agent never creates cgroups above the
+one it was given (DESIGN.md). superc removes the empty parents of a container's
+cgroup when it deletes one; runc removes only the container's own directory, and
+creates directories in every hierarchy it finds (name=systemd and the unified
+one too). `remove_pod()` therefore sweeps the pod's directory from every
+mounted hierarchy once the pod's last container is gone, and `remove_all()`
+(when the node is reset) the `superlet` directory itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+PARENT = "superlet"
+
+
+def container_path(pod_uid: str, container_id: str) -> str:
+    return f"{PARENT}/pod{pod_uid}/{container_id}"
+
+
+def _own_directories() -> list[str]:
+    """This process's cgroup directory in every mounted hierarchy (v1, v2, named)."""
+    own: dict[frozenset[str], str] = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            own[frozenset(controllers.split(",")) if controllers else frozenset()] = path
+    directories = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index("-")
+            fstype, options = fields[dash + 1], fields[dash + 3].split(",")
+            mount_root, point = fields[3], fields[4]
+            if fstype == "cgroup2":
+                key = frozenset()
+            elif fstype == "cgroup":
+                key = frozenset(o for o in options if o not in ("rw", "ro") and (
+                    o.startswith("name=") or "=" not in o) and o not in (
+                    "nosuid", "nodev", "noexec", "relatime", "clone_children", "xattr"))
+            else:
+                continue
+            if key not in own:
+                continue
+            path = own[key]
+            if not path.startswith(mount_root):
+                continue
+            relative = path[len(mount_root):].lstrip("/")
+            directories.append(os.path.join(point, relative))
+    return directories
+
+
+def _remove_below(directory: str) -> None:
+    if not os.path.isdir(directory):
+        return
+    for dirpath, dirnames, _ in os.walk(directory, topdown=False):
+        for name in dirnames:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(dirpath, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(directory)
+
+
+def remove_pod(pod_uid: str) -> None:
+    """Remove the pod's (empty) cgroup directories from every hierarchy."""
+    for own in _own_directories():
+        _remove_below(os.path.join(own, PARENT, f"pod{pod_uid}"))
+
+
+def remove_all() -> None:
+    """Remove every (empty) pod cgroup and the agent's parent directory."""
+    for own in _own_directories():
+        _remove_below(os.path.join(own, PARENT))

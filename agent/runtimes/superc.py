@@ -1,0 +1,202 @@
+"""superc through its warm path: the agent's default runtime.
+
+The agent is multi-threaded and may not fork, so every operation that forks
+(create, start, exec, delete: hooks and children) goes to superc's spawner, a
+single-threaded process `launch()` starts while the agent is still single-
+threaded (DESIGN.md's hard rule). Operations that only read or signal (state,
+list, kill, stats) run in the calling thread through the same library
+(`SpawnerClient` does that split). The spawner dies with the agent; the
+containers do not: each has superc's monitor as its parent, which records the
+exit status and writes the container's CRI log, and a new agent finds them all
+in the state root.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+
+from supernetes.runtime import errors as superc_errors
+from supernetes.runtime.cgroups.base import CgroupError
+from supernetes.runtime.spawner import SpawnerClient
+from supernetes.runtime.stdio import Stdio
+
+from .base import (
+    CREATED,
+    EXITED,
+    RUNNING,
+    ContainerInfo,
+    ContainerNotFound,
+    ContainerRuntime,
+    ContainerRuntimeError,
+    parse_rfc3339,
+)
+
+_STATUS = {"creating": CREATED, "created": CREATED, "running": RUNNING, "paused": RUNNING,
+           "stopped": EXITED}
+
+
+class SupercRuntime(ContainerRuntime):
+    name = "superc"
+    scheme = "superc://"
+
+    def __init__(self, client: SpawnerClient):
+        self.client = client
+        self._processes: dict[str, dict] = {}  # id -> config.json's process, for exec
+        self._logs_by_monitor = "log_path" in inspect.signature(client.create).parameters
+
+    @classmethod
+    def launch(cls, *, root: str, socket_path: str, cgroup_root: str | None = None
+               ) -> SupercRuntime:
+        os.makedirs(root, exist_ok=True)
+        try:
+            return cls(SpawnerClient.launch(socket_path, root, cgroup_root))
+        except superc_errors.SupercError as exc:
+            raise ContainerRuntimeError(f"starting superc's spawner: {exc}") from exc
+
+    def version(self) -> str:
+        return "superc://0.1.0"
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def create(self, container_id: str, bundle: str, *, log_path: str,
+               log_max_size: int, log_max_files: int) -> None:
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with _errors(container_id):
+            if self._logs_by_monitor:
+                self.client.create(container_id, bundle, stdio=Stdio(stdin=os.devnull),
+                                   log_path=log_path, log_max_size=log_max_size,
+                                   log_max_files=log_max_files)
+            else:  # an older superc: plain output, no CRI framing
+                self.client.create(container_id, bundle, stdio=Stdio(
+                    stdin=os.devnull, stdout=log_path, stderr=log_path))
+
+    def start(self, container_id: str) -> None:
+        with _errors(container_id):
+            self.client.start(container_id)
+
+    def kill(self, container_id: str, signal: int) -> None:
+        with _errors(container_id):
+            try:
+                self.client.kill(container_id, signal)
+            except superc_errors.ContainerError as exc:
+                if "not running" not in str(exc):
+                    raise
+
+    def delete(self, container_id: str, force: bool = False) -> None:
+        self._processes.pop(container_id, None)
+        with _errors(container_id):
+            self.client.delete(container_id, force=force)
+
+    # --- looking -----------------------------------------------------------------------
+
+    def list(self) -> list[ContainerInfo]:
+        with _errors(""):
+            return [_info(state) for state in self.client.list()]
+
+    def info(self, container_id: str) -> ContainerInfo:
+        with _errors(container_id):
+            return _info(self.client.state(container_id))
+
+    def stats(self, container_id: str):
+        with _errors(container_id):
+            return self.client.stats(container_id)
+
+    # --- processes inside --------------------------------------------------------------
+
+    def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+             stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+             env: list[str] | None = None, timeout: float | None = None) -> int:
+        process = dict(self._process_of(container_id))
+        process["args"] = list(argv)
+        process["terminal"] = tty
+        if env:
+            process["env"] = list(process.get("env") or []) + list(env)
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            stdio = Stdio(stdin=null if stdin is None else stdin,
+                          stdout=null if stdout is None else stdout,
+                          stderr=null if stderr is None else stderr)
+            with _errors(container_id):
+                return int(self.client.exec(container_id, process, stdio=stdio, wait=True))
+        finally:
+            os.close(null)
+
+    def _process_of(self, container_id: str) -> dict:
+        process = self._processes.get(container_id)
+        if process is None:
+            bundle = self.info(container_id).bundle
+            try:
+                with open(os.path.join(bundle, "config.json")) as f:
+                    process = json.load(f)["process"]
+            except (OSError, ValueError, KeyError) as exc:
+                raise ContainerRuntimeError(f"container {container_id}: cannot read its "
+                                            f"bundle's process: {exc}") from exc
+            self._processes[container_id] = process
+        return process
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _info(state: dict) -> ContainerInfo:
+    status = _STATUS.get(state.get("status", ""), EXITED)
+    exit_code = state.get("exitCode")
+    return ContainerInfo(
+        id=state["id"], status=status, bundle=state.get("bundle", ""),
+        pid=state.get("pid") or 0, annotations=state.get("annotations") or {},
+        created_at=parse_rfc3339(state.get("created")),
+        finished_at=parse_rfc3339(state.get("finished")) if status == EXITED else None,
+        exit_code=exit_code, oom_killed=bool(state.get("oomKilled")),
+        unknown_exit=status == EXITED and exit_code is None,
+    )
+
+
+class _errors:
+    """Translate superc's exceptions into the agent's, keeping the cause."""
+
+    def __init__(self, container_id: str):
+        self.container_id = container_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, superc_errors.ContainerNotFound):
+            raise ContainerNotFound(str(exc)) from exc
+        if isinstance(exc, (superc_errors.SupercError, CgroupError, OSError)):
+            raise ContainerRuntimeError(str(exc)) from exc
+        return False
+
+
+class LocalSuperc(SupercRuntime):
+    """superc without a spawner, for single-threaded tools (the node CLI, `reset`).
+
+    The library's `Runtime` has the same methods as the spawner's client; a
+    single-threaded process may fork, so it calls them directly.
+    """
+
+    def __init__(self, root: str):
+        from supernetes.runtime.api import Runtime
+
+        self.client = Runtime(root=root)
+        self._processes = {}
+        self._logs_by_monitor = False
+
+    def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+             stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+             env: list[str] | None = None, timeout: float | None = None) -> int:
+        from supernetes.runtime import execute
+
+        with _errors(container_id):
+            container = self.client.container(container_id)
+            process = execute.process_for_exec(container, argv, env=env, tty=tty)
+            handle = self.client.exec(container_id, process,
+                                      stdio=Stdio(stdin=stdin, stdout=stdout, stderr=stderr))
+            return execute.wait(handle)
+
+    def close(self) -> None:
+        pass
