@@ -1,10 +1,10 @@
 """What the agent's HTTPS API sees of its node: containers, their logs, exec, stats, pods.
 
 The seam between the API (`server.py`, `stats.py`) and the agent core. The
-core hands `RuntimeNodeView` three things it owns anyway: its runtime (superc's
-`SpawnerClient`, or a wrapper around another OCI runtime with the same
-methods: `list`, `state`, `stats`, `exec_stream`), the root of the log files,
-and a callable listing the pod objects bound to the node (its informer cache).
+core hands `RuntimeNodeView` three things it owns anyway: its runtime (the
+agent's `runtimes.base.ContainerRuntime`: superc or another OCI runtime, with
+`list`, `info`, `stats`, `exec_stream`), the root of the log files, and a
+callable listing the pod objects bound to the node (its informer cache).
 Everything else is read from the runtime: every container the agent made
 carries its pod's namespace, name and UID, its container name and attempt
 number in OCI annotations (`ocispec.py`), so a freshly restarted agent resolves
@@ -27,10 +27,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .logs import container_log_path
+from .logs import container_log_path, format_time
 from .ocispec import ANNOTATION
+from .runtimes.base import RUNNING, ContainerRuntimeError
 
-RUNNING, GONE = "running", "gone"
+GONE = "gone"
 
 
 class ViewError(Exception):
@@ -55,7 +56,7 @@ class ContainerRef:
     pod_uid: str
     name: str
     attempt: int
-    status: str                 # the runtime's: created | running | paused | stopped; or gone
+    status: str                 # the runtime's: created | running | exited; or gone
     log_path: str
     init: bool = False
     created: str = ""           # RFC 3339, as the runtime recorded it
@@ -66,9 +67,10 @@ class ContainerRef:
         return self.status == RUNNING
 
 
-def ref_from_state(state: dict, logs_root: str) -> ContainerRef | None:
-    """The ref for one runtime container, or None if the agent did not make it."""
-    notes = state.get("annotations") or {}
+def ref_from_info(info, logs_root: str) -> ContainerRef | None:
+    """The ref for one runtime container (a ContainerInfo), or None if the agent did not
+    make it."""
+    notes = info.annotations or {}
     uid = notes.get(f"{ANNOTATION}.pod.uid")
     name = notes.get(f"{ANNOTATION}.container.name")
     if not uid or not name:
@@ -79,12 +81,13 @@ def ref_from_state(state: dict, logs_root: str) -> ContainerRef | None:
         attempt = int(notes.get(f"{ANNOTATION}.container.attempt", "0"))
     except ValueError:
         attempt = 0
-    return ContainerRef(id=state["id"], namespace=namespace, pod=pod, pod_uid=uid, name=name,
-                        attempt=attempt, status=state.get("status", ""),
+    created = format_time(int(info.created_at * 1e9)) if info.created_at else ""
+    return ContainerRef(id=info.id, namespace=namespace, pod=pod, pod_uid=uid, name=name,
+                        attempt=attempt, status=info.status,
                         log_path=container_log_path(logs_root, namespace, pod, uid, name,
                                                     attempt),
                         init=notes.get(f"{ANNOTATION}.container.init") == "true",
-                        created=state.get("created", ""), pid=state.get("pid") or 0)
+                        created=created, pid=info.pid or 0)
 
 
 def logged_attempts(logs_root: str, namespace: str, pod: str, uid: str, name: str) -> set[int]:
@@ -113,15 +116,15 @@ class RuntimeNodeView:
 
     def containers(self) -> list[ContainerRef]:
         """Every container instance the agent made, whatever its state."""
-        refs = (ref_from_state(state, self.logs_root) for state in self.runtime.list())
+        refs = (ref_from_info(info, self.logs_root) for info in self.runtime.list())
         return [ref for ref in refs if ref is not None]
 
     def is_running(self, ref: ContainerRef) -> bool:
         if ref.id is None:
             return False
         try:
-            return self.runtime.state(ref.id).get("status") == RUNNING
-        except Exception:                 # deleted meanwhile: the runtime's own error type
+            return self.runtime.info(ref.id).status == RUNNING
+        except ContainerRuntimeError:     # deleted meanwhile
             return False
 
     def stats(self, ref: ContainerRef):
@@ -129,7 +132,8 @@ class RuntimeNodeView:
 
     def exec(self, ref: ContainerRef, args: list[str], stdio, tty: bool):
         """Start `args` in the container: the runtime's streamed exec handle."""
-        return self.runtime.exec_stream(ref.id, args, stdio=stdio, tty=tty)
+        return self.runtime.exec_stream(ref.id, args, stdin=stdio.stdin, stdout=stdio.stdout,
+                                        stderr=stdio.stderr, tty=tty)
 
     # -- which instance a request means ----------------------------------------------------
 

@@ -22,12 +22,16 @@ not. TLS handshakes happen in the connection's thread, not the accept loop.
 
 What the server reads of the node comes through one object, the node view
 (`nodeview.RuntimeNodeView`): resolve a container, exec in it, its stats, the pods.
+The agent core starts it all with `start_server(node, config)` once it has joined
+(it needs the node's credential for the serving certificate), and publishes the
+port in its Node's `status.daemonEndpoints`, where the API server looks.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import select
 import socket
 import threading
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote
 
-from . import exec_stream, logs, metrics, nodeview, websocket
+from . import exec_stream, logs, metrics, nodeview, servingcert, stats, websocket
 from .servingcert import TlsMaterial, caller_of
 
 log = logging.getLogger(__name__)
@@ -82,13 +86,36 @@ def _integer(params: dict, name: str) -> int | None:
     return number
 
 
+def start_server(node, config) -> AgentServer:
+    """The agent core's entry: serve `node` (a NodeAgent) as `config` (an AgentConfig) says.
+
+    Needs from `node`: `client` (its joined API client), `node_ip`, `runtime`,
+    `pods()`, and optionally `metrics` (the Registry its loops observe into).
+    """
+    tls = servingcert.ensure_serving_tls(node.client, config.node_name,
+                                         os.path.join(config.root_dir, "pki"),
+                                         addresses=[node.node_ip], hostnames=[config.node_name])
+
+    def pods() -> list[dict]:
+        # The API starts before the pod informer exists (its port goes into the Node).
+        return node.pods() if getattr(node, "pod_informer", None) is not None else []
+
+    registry = getattr(node, "metrics", None) or metrics.Registry()
+    view = nodeview.RuntimeNodeView(node.runtime, config.logs_dir, pods, registry)
+    server = AgentServer(ServerConfig(config.node_name, config.server_bind, config.server_port),
+                         view, tls, stats.StatsProvider(view, config.node_name, config.root_dir),
+                         registry)
+    server.start()
+    return server
+
+
 class AgentServer:
-    def __init__(self, config: ServerConfig, view, tls: TlsMaterial, stats=None,
+    def __init__(self, config: ServerConfig, view, tls: TlsMaterial, stats_provider=None,
                  registry: metrics.Registry | None = None) -> None:
         self.config = config
         self.view = view
         self.tls = tls
-        self.stats = stats
+        self.stats = stats_provider
         self.registry = registry or getattr(view, "metrics", None) or metrics.Registry()
         self.stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -103,11 +130,15 @@ class AgentServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="agent-api",
                                         kwargs={"poll_interval": 0.2}, daemon=True)
         self._thread.start()
+        if self.stats is not None:
+            self.stats.start()
         log.info("agent API serving on https://%s:%d", self.config.bind, self.port)
 
     def stop(self) -> None:
         if self._httpd is None:
             return
+        if self.stats is not None:
+            self.stats.stop()
         self.stopping.set()
         self._httpd.shutdown()
         self._httpd.close_connections()
@@ -250,15 +281,16 @@ class _Handler(BaseHTTPRequestHandler):
                                 since=since, timestamps=_flag(params, "timestamps"),
                                 limit_bytes=_integer(params, "limitBytes"), follow=follow,
                                 still_running=self._still_running(agent, ref))
+        # The body ends where the connection does (no length, no chunks): the API server
+        # relays it byte for byte, and a follow has no length to give anyway.
+        self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
-        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
         self.end_headers()
         try:
             for chunk in chunks:
-                if chunk:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            self.wfile.write(b"0\r\n\r\n")
+                self.wfile.write(chunk)
         finally:
             chunks.close()
 

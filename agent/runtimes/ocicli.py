@@ -24,8 +24,10 @@ import json
 import os
 import shutil
 import signal as signals
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from supernetes.runtime.cgroups import factory
@@ -186,6 +188,37 @@ class OciCliRuntime(ContainerRuntime):
                 process.wait()
             return 137
 
+    def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+                    stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+                    env: list[str] | None = None):
+        """`<binary> exec` in the foreground, returned at once: it waits for the process
+        and exits with its status, so its pidfd says when. With `tty`, the binary
+        allocates the terminal inside the container and hands the master over a
+        console socket (runc's --console-socket), as it does to containerd."""
+        self._known(container_id)
+        args = ["exec"]
+        for item in env or []:
+            args += ["--env", item]
+        listener = folder = None
+        if tty:
+            folder = tempfile.mkdtemp(prefix="sn-exec-")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(os.path.join(folder, "console.sock"))
+            listener.listen(1)
+            args += ["--tty", "--console-socket", os.path.join(folder, "console.sock")]
+        try:
+            process = subprocess.Popen(
+                [self.binary, "--root", self.state_root, *args, container_id, *argv],
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=subprocess.DEVNULL if stdout is None else stdout,
+                stderr=subprocess.PIPE if tty else (subprocess.DEVNULL if stderr is None
+                                                    else stderr))
+            return _CliExec(process, _receive_console(listener, process) if tty else None)
+        finally:
+            if listener is not None:
+                listener.close()
+                shutil.rmtree(folder, ignore_errors=True)
+
     # --- helpers -----------------------------------------------------------------------
 
     def _dir(self, container_id: str) -> str:
@@ -246,6 +279,48 @@ class OciCliRuntime(ContainerRuntime):
         if check and result.returncode != 0:
             raise ContainerRuntimeError(f"{self.name} {args[0]}: {result.stderr.strip()}")
         return result
+
+
+class _CliExec:
+    """A foreground `<binary> exec`: the process's handle for `exec_stream`."""
+
+    def __init__(self, process: subprocess.Popen, console: int | None):
+        self.process = process
+        self.pid = process.pid
+        self.console = console
+        self._pidfd = os.pidfd_open(process.pid)
+
+    def fileno(self) -> int:
+        return self._pidfd
+
+    def exit_code(self) -> int:
+        code = self.process.wait()
+        return 128 - code if code < 0 else code
+
+    def close(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+def _receive_console(listener: socket.socket, process: subprocess.Popen) -> int:
+    """The pty master the binary sends on the console socket (or why it did not)."""
+    listener.settimeout(CREATE_TIMEOUT)
+    try:
+        conn, _ = listener.accept()
+    except OSError as exc:
+        process.kill()
+        reason = process.stderr.read().decode(errors="replace").strip() if process.stderr \
+            else ""
+        process.wait()
+        raise ContainerRuntimeError(f"exec with a terminal: {reason or exc}") from exc
+    with conn:
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+    if not fds:
+        raise ContainerRuntimeError("exec with a terminal: no terminal received")
+    return fds[0]
 
 
 def _read_line(stream, timeout: float) -> str:

@@ -141,6 +141,10 @@ def create_app(config: ServerConfig, store, *, start: bool = True) -> Flask:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app.add_url_rule("/api/<version>/<path:rest>", "core", views.resource_view,
                      methods=methods)
+    # werkzeug routes a websocket upgrade only to rules that say they take one:
+    # pods/exec (and attach) arrive that way, for the node proxy.
+    app.add_url_rule("/api/<version>/<path:rest>", "core-websocket", views.resource_view,
+                     methods=["GET"], websocket=True)
     app.add_url_rule("/apis/<group>/<version>/<path:rest>", "groups", views.resource_view,
                      methods=methods)
     if start:

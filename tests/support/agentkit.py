@@ -1,7 +1,7 @@
 """A node agent's API for tests, over real containers: no agent core needed.
 
 `Node` stands where the agent core will: it runs busybox containers through
-superc's warm path (a real spawner, real namespaces and cgroups), labelled with
+the agent's superc runtime (a real spawner, real namespaces and cgroups), labelled with
 the annotations `agent/ocispec.py` writes, their stdout/stderr copied into CRI
 log files by a small shim thread per container (the job the runtime's monitor or
 a conmon-like shim does for the agent), and serves them with the real agent API
@@ -29,9 +29,9 @@ import requests
 
 from supernetes.agent import logs, metrics, nodeview, server, servingcert, stats
 from supernetes.agent.ocispec import ANNOTATION
+from supernetes.agent.runtimes.base import ContainerRuntimeError
+from supernetes.agent.runtimes.superc import SupercRuntime
 from supernetes.controlplane.client import Client, Connection, Transport
-from supernetes.runtime.errors import SupercError
-from supernetes.runtime.spawner import SpawnerClient
 from supernetes.runtime.specgen import default_spec
 from supernetes.runtime.stdio import Stdio
 
@@ -98,8 +98,8 @@ class Node:
         self.shims: dict[str, tuple[_LogShim, ...]] = {}
         self.writers: list[logs.LogWriter] = []
         self.pods: list[dict] = []
-        self.runtime = SpawnerClient.launch(str(self.tmp / "spawner.sock"),
-                                            root=self.state_root)
+        self.runtime = SupercRuntime.launch(root=self.state_root,
+                                            socket_path=str(self.tmp / "spawner.sock"))
         try:
             self.client = self._join()
             self.tls = servingcert.ensure_serving_tls(self.client, self.name,
@@ -114,7 +114,6 @@ class Node:
             self.server = server.AgentServer(server.ServerConfig(self.name, "127.0.0.1", 0),
                                              self.view, self.tls, self.stats, self.registry)
             self.server.start()
-            self.stats.start()
             self.register()
         except BaseException:
             self.runtime.close()
@@ -178,6 +177,18 @@ class Node:
         self.pods.append(obj)
         return obj
 
+    def create_pod(self, namespace: str, pod: str, containers: list[str]) -> dict:
+        """A Pod object in the API server, bound to this node, that this node runs."""
+        body = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": namespace},
+                "spec": {"nodeName": self.name,
+                         "containers": [{"name": c, "image": "busybox"} for c in containers]}}
+        reply = self.apiserver.admin.post(f"/api/v1/namespaces/{namespace}/pods", body)
+        assert reply.status_code == 201, reply.text
+        created = reply.json()
+        self.pods.append(created)
+        return created
+
     def run(self, pod: dict, container: str, args: list[str], attempt: int = 0,
             tty: bool = False) -> str:
         """Create and start one container instance of `pod`; its runtime id."""
@@ -203,8 +214,9 @@ class Node:
         err_r, err_w = os.pipe()
         null = os.open(os.devnull, os.O_RDONLY)
         try:
-            self.runtime.create(cid, str(bundle), stdio=Stdio(stdin=null, stdout=out_w,
-                                                               stderr=err_w))
+            # Through the spawner itself: the shims below write the CRI log.
+            self.runtime.client.create(cid, str(bundle), stdio=Stdio(stdin=null, stdout=out_w,
+                                                                      stderr=err_w))
         finally:
             for fd in (out_w, err_w, null):
                 os.close(fd)
@@ -217,7 +229,7 @@ class Node:
         return cid
 
     def wait_exit(self, cid: str, timeout: float = 30) -> dict:
-        record = self.runtime.wait(cid, timeout)
+        record = self.runtime.client.wait(cid, timeout)
         for shim in self.shims[cid]:
             shim.join(timeout)
         return record
@@ -234,12 +246,11 @@ class Node:
     # -- teardown --------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.stats.stop()
         self.server.stop()
-        for state in self.runtime.list():
+        for info in self.runtime.list():
             try:
-                self.runtime.delete(state["id"], force=True)
-            except SupercError:
+                self.runtime.delete(info.id, force=True)
+            except ContainerRuntimeError:
                 pass
         for shims in self.shims.values():
             for shim in shims:
