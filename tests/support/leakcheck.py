@@ -135,9 +135,17 @@ def _mounts(scopes: tuple[str, ...]) -> frozenset[str]:
 
 
 def _cgroups() -> frozenset[str]:
-    """Cgroups below this session's own, never inside another test session's."""
+    """Cgroups below this session's own, never inside another test session's.
+
+    Only the hierarchies pytest moved down in are walked: where it could not (the
+    named systemd hierarchy, an empty cgroup2 beside v1), its cgroup is a root that
+    other sessions and agents on the machine use too. On a pure v2 machine pytest
+    moves nowhere, and its own cgroup is walked.
+    """
     found = set()
-    for directory in _own_cgroups().values():
+    own = _own_cgroups()
+    entered = {name: d for name, d in own.items() if os.path.basename(d) == SESSION_CGROUP}
+    for directory in (entered or own).values():
         for dirpath, dirnames, _ in os.walk(directory):
             dirnames[:] = [d for d in dirnames
                            if not (d.startswith("sn-test-") and d != SESSION_CGROUP)]
