@@ -31,7 +31,7 @@ import select
 import ssl
 from dataclasses import dataclass
 
-from supernetes.runtime.stdio import Stdio, set_winsize
+from supernetes.runtime.stdio import Stdio
 
 from . import websocket
 
@@ -109,6 +109,7 @@ class ExecSession:
         self.stdin_eof = False
         self.outputs: dict[int, int] = {}  # fd -> channel
         self.console: int | None = None
+        self.process = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -133,6 +134,7 @@ class ExecSession:
                     os.close(fd)
             self._finish(failure(f"error executing command in container: {exc}"))
             return None
+        self.process = process
         self.stdin_fd, out, err = ours
         if self.request.tty:
             self.console = process.console
@@ -255,10 +257,10 @@ class ExecSession:
         if channel == STDIN and self.stdin_fd is not None and not self.stdin_eof:
             self.stdin_pending += data
             self._write_stdin()
-        elif channel == RESIZE and self.console is not None:
+        elif channel == RESIZE and self.process is not None and self.console is not None:
             try:
                 size = json.loads(data)
-                set_winsize(self.console, int(size.get("Height", 0)), int(size.get("Width", 0)))
+                self.process.resize(int(size.get("Height", 0)), int(size.get("Width", 0)))
             except (ValueError, TypeError, AttributeError, OSError):
                 pass  # a garbled resize is not worth ending a session for
         elif channel == CLOSE and data[:1] == bytes([STDIN]) and \

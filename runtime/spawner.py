@@ -48,7 +48,7 @@ from . import config as _config
 from . import errors, security, spec
 from .api import Runtime
 from .cgroups.base import CgroupError
-from .stdio import Stdio, console_pair, recv_master
+from .stdio import Stdio, console_pair, recv_master, set_winsize
 
 _MAX_MESSAGE = 1 << 16
 _MAX_FDS = 8
@@ -205,6 +205,10 @@ class ExecStream:
 
     def fileno(self) -> int:
         return self.sock.fileno()
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.console is not None:
+            set_winsize(self.console, rows, cols)
 
     def exit_code(self) -> int:
         if self._code is None:

@@ -105,9 +105,10 @@ class ContainerRuntime:
         """Start `argv` inside and return at once, for the exec API (`exec_stream.py`).
 
         The handle has `pid`, `console` (with `tty`, the pty master: the caller's
-        to close), `fileno()` (readable once the process has exited: it goes into
-        the caller's select loop), `exit_code()` (then, 128+signal when killed)
-        and `close()` (stop watching; the process runs on).
+        to close, read and written), `resize(rows, cols)`, `fileno()` (readable
+        once the process has exited: it goes into the caller's select loop),
+        `exit_code()` (then, 128+signal when killed) and `close()` (stop
+        watching; the process runs on).
         """
         raise NotImplementedError
 

@@ -24,14 +24,13 @@ import json
 import os
 import shutil
 import signal as signals
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 from supernetes.runtime.cgroups import factory
 from supernetes.runtime.cgroups.base import CgroupError
+from supernetes.runtime.stdio import set_winsize
 
 from .base import (
     CREATED,
@@ -192,32 +191,38 @@ class OciCliRuntime(ContainerRuntime):
                     stdout: int | None = None, stderr: int | None = None, tty: bool = False,
                     env: list[str] | None = None):
         """`<binary> exec` in the foreground, returned at once: it waits for the process
-        and exits with its status, so its pidfd says when. With `tty`, the binary
-        allocates the terminal inside the container and hands the master over a
-        console socket (runc's --console-socket), as it does to containerd."""
+        and exits with its status, so its pidfd says when.
+
+        With `tty`, the binary allocates the terminal inside the container and copies
+        it to and from its own stdio, which is then a terminal of ours (a pty pair):
+        its master is the handle's console, and a resize is passed on the way an
+        interactive user's is (the new size on our terminal, SIGWINCH to the binary,
+        which applies it inside). runc offers its console socket only when detached,
+        and a detached exec's exit status would be lost.
+        """
         self._known(container_id)
         args = ["exec"]
         for item in env or []:
             args += ["--env", item]
-        listener = folder = None
+        master = slave = None
         if tty:
-            folder = tempfile.mkdtemp(prefix="sn-exec-")
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(os.path.join(folder, "console.sock"))
-            listener.listen(1)
-            args += ["--tty", "--console-socket", os.path.join(folder, "console.sock")]
+            master, slave = os.openpty()
+            args.append("--tty")
+            stdin = stdout = stderr = slave
         try:
             process = subprocess.Popen(
                 [self.binary, "--root", self.state_root, *args, container_id, *argv],
                 stdin=subprocess.DEVNULL if stdin is None else stdin,
                 stdout=subprocess.DEVNULL if stdout is None else stdout,
-                stderr=subprocess.PIPE if tty else (subprocess.DEVNULL if stderr is None
-                                                    else stderr))
-            return _CliExec(process, _receive_console(listener, process) if tty else None)
+                stderr=subprocess.DEVNULL if stderr is None else stderr)
+        except OSError as exc:
+            if master is not None:
+                os.close(master)
+            raise ContainerRuntimeError(f"{self.name} exec {container_id}: {exc}") from exc
         finally:
-            if listener is not None:
-                listener.close()
-                shutil.rmtree(folder, ignore_errors=True)
+            if slave is not None:
+                os.close(slave)
+        return _CliExec(process, master)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -293,6 +298,12 @@ class _CliExec:
     def fileno(self) -> int:
         return self._pidfd
 
+    def resize(self, rows: int, cols: int) -> None:
+        if self.console is not None:
+            set_winsize(self.console, rows, cols)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signals.SIGWINCH)
+
     def exit_code(self) -> int:
         code = self.process.wait()
         return 128 - code if code < 0 else code
@@ -301,26 +312,6 @@ class _CliExec:
         if self._pidfd >= 0:
             os.close(self._pidfd)
             self._pidfd = -1
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-
-def _receive_console(listener: socket.socket, process: subprocess.Popen) -> int:
-    """The pty master the binary sends on the console socket (or why it did not)."""
-    listener.settimeout(CREATE_TIMEOUT)
-    try:
-        conn, _ = listener.accept()
-    except OSError as exc:
-        process.kill()
-        reason = process.stderr.read().decode(errors="replace").strip() if process.stderr \
-            else ""
-        process.wait()
-        raise ContainerRuntimeError(f"exec with a terminal: {reason or exc}") from exc
-    with conn:
-        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-    if not fds:
-        raise ContainerRuntimeError("exec with a terminal: no terminal received")
-    return fds[0]
 
 
 def _read_line(stream, timeout: float) -> str:

@@ -12,6 +12,9 @@ the node's own credential, a Node object pointing at it.
     ref = node.run("ns", "web", "app", ["sh", "-c", "echo hi; sleep 60"])
     node.admin_get("/containerLogs/ns/web/app")    # as the node admin (token)
     node.close()                                   # containers, spawner, server gone
+
+`Node(..., runtime="runc")` runs the containers with runc through the agent's
+OCI-CLI runtime instead (its shims write the CRI logs).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import requests
 
 from supernetes.agent import logs, metrics, nodeview, server, servingcert, stats
 from supernetes.agent.ocispec import ANNOTATION
-from supernetes.agent.runtimes.base import ContainerRuntimeError
+from supernetes.agent.runtimes.base import EXITED, ContainerRuntimeError
+from supernetes.agent.runtimes.ocicli import OciCliRuntime
 from supernetes.agent.runtimes.superc import SupercRuntime
 from supernetes.controlplane.client import Client, Connection, Transport
 from supernetes.runtime.specgen import default_spec
@@ -87,7 +91,8 @@ class _LogShim(threading.Thread):
 
 class Node:
     def __init__(self, tmp: Path, apiserver, name: str | None = None, *,
-                 template: Path | None = None, stats_interval: float = 10.0):
+                 template: Path | None = None, stats_interval: float = 10.0,
+                 runtime: str = "superc"):
         self.tmp = Path(tmp)
         self.apiserver = apiserver
         self.name = name or f"node-{uuid.uuid4().hex[:8]}"
@@ -98,8 +103,12 @@ class Node:
         self.shims: dict[str, tuple[_LogShim, ...]] = {}
         self.writers: list[logs.LogWriter] = []
         self.pods: list[dict] = []
-        self.runtime = SupercRuntime.launch(root=self.state_root,
-                                            socket_path=str(self.tmp / "spawner.sock"))
+        self.cgroup_parent = f"sn-agentapi-{uuid.uuid4().hex[:8]}"
+        if runtime == "superc":
+            self.runtime = SupercRuntime.launch(root=self.state_root,
+                                                socket_path=str(self.tmp / "spawner.sock"))
+        else:
+            self.runtime = OciCliRuntime(runtime, root=self.state_root)
         try:
             self.client = self._join()
             self.tls = servingcert.ensure_serving_tls(self.client, self.name,
@@ -200,6 +209,8 @@ class Node:
         spec = default_spec()
         spec["process"].update(args=list(args), terminal=tty)
         spec["hostname"] = meta["name"]
+        # Relative: below the caller's own cgroup (runc resolves it the same way).
+        spec["linux"]["cgroupsPath"] = f"{self.cgroup_parent}/{cid}"
         spec["annotations"] = {
             f"{ANNOTATION}.pod.uid": meta["uid"], f"{ANNOTATION}.pod.name": meta["name"],
             f"{ANNOTATION}.pod.namespace": meta["namespace"],
@@ -207,8 +218,14 @@ class Node:
             f"{ANNOTATION}.container.attempt": str(attempt),
             f"{ANNOTATION}.container.init": "false"}
         (bundle / "config.json").write_text(json.dumps(spec))
-        writer = logs.LogWriter(logs.container_log_path(
-            self.logs_root, meta["namespace"], meta["name"], meta["uid"], container, attempt))
+        log_path = logs.container_log_path(self.logs_root, meta["namespace"], meta["name"],
+                                           meta["uid"], container, attempt)
+        if isinstance(self.runtime, OciCliRuntime):   # its shim writes the CRI log
+            self.runtime.create(cid, str(bundle), log_path=log_path, log_max_size=2**20,
+                                log_max_files=2)
+            self.runtime.start(cid)
+            return cid
+        writer = logs.LogWriter(log_path)
         self.writers.append(writer)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -229,6 +246,10 @@ class Node:
         return cid
 
     def wait_exit(self, cid: str, timeout: float = 30) -> dict:
+        if isinstance(self.runtime, OciCliRuntime):
+            info = self.wait_for(lambda: (i := self.runtime.info(cid)).status == EXITED and i,
+                                 timeout)
+            return {"exitCode": info.exit_code}
         record = self.runtime.client.wait(cid, timeout)
         for shim in self.shims[cid]:
             shim.join(timeout)
@@ -245,6 +266,21 @@ class Node:
 
     # -- teardown --------------------------------------------------------------------------
 
+    def _remove_cgroup_parent(self) -> None:
+        """runc leaves the (empty) parent directories in every hierarchy it touched."""
+        with open("/proc/self/cgroup") as f:
+            own = {line.split(":")[1]: line.rstrip("\n").split(":", 2)[2] for line in f}
+        for entry in os.scandir("/sys/fs/cgroup"):
+            for controllers, path in own.items():
+                names = {n.removeprefix("name=") for n in controllers.split(",")} or {""}
+                if entry.name in names or (not controllers and entry.name == "unified"):
+                    parent = os.path.join(entry.path, path.lstrip("/"), self.cgroup_parent)
+                    if os.path.isdir(parent):
+                        for sub in os.scandir(parent):
+                            if sub.is_dir():
+                                os.rmdir(sub.path)
+                        os.rmdir(parent)
+
     def close(self) -> None:
         self.server.stop()
         for info in self.runtime.list():
@@ -258,6 +294,7 @@ class Node:
         for writer in self.writers:
             writer.close()
         self.runtime.close()
+        self._remove_cgroup_parent()
         try:
             self.client.delete("v1", "Node", self.name)
         finally:
