@@ -67,6 +67,38 @@ def _remove_below(directory: str) -> None:
         os.rmdir(directory)
 
 
+def ensure_parent() -> None:
+    """Make the `superlet` directory in every hierarchy, before any pod needs it.
+
+    The runtimes would make it on demand (and superc removes it again with the
+    last container, runc never); made at the agent's start, it is there before
+    the first pod, whichever runtime runs them.
+    A v1 cpuset directory must be given CPUs and memory nodes before anything can
+    live below it: they are copied from the parent, as runc does.
+    """
+    for own in _own_directories():
+        path = os.path.join(own, PARENT)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            continue
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            _inherit(os.path.join(own, name), os.path.join(path, name))
+
+
+def _inherit(parent_file: str, child_file: str) -> None:
+    try:
+        with open(child_file) as f:
+            if f.read().strip():
+                return
+        with open(parent_file) as f:
+            value = f.read().strip()
+        with open(child_file, "w") as f:
+            f.write(value)
+    except OSError:
+        pass  # not a cpuset hierarchy, or nothing to copy
+
+
 def remove_pod(pod_uid: str) -> None:
     """Remove the pod's (empty) cgroup directories from every hierarchy."""
     for own in _own_directories():

@@ -39,7 +39,7 @@ from supernetes.controlplane.client import Informer, NotFound, WorkQueue
 from supernetes.rootfs.errors import RootfsError
 from supernetes.rootfs.images import ImageService
 
-from . import join, localstate, nodeinfo
+from . import cgroups, join, localstate, nodeinfo
 from .config import AgentConfig
 from .containerref import ContainerRef
 from .containerref import NotFound as RefNotFound
@@ -92,6 +92,7 @@ class NodeAgent:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         self.runtime = open_runtime(config.runtime, root=config.runtime_root,
                                     socket_path=config.spawner_socket)
+        cgroups.ensure_parent()
         try:
             self._start_rest()
         except BaseException:
