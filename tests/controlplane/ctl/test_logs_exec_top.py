@@ -147,7 +147,7 @@ def test_top_nodes_and_pods(sctl, node, ns):
     nodes = sctl("top", "nodes", node.name, namespaced=False)
     assert nodes.returncode == 0, nodes.stderr
     header, row = nodes.stdout.splitlines()
-    assert header.split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+    assert header.split() == ["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)", "MEMORY%"]
     assert row.split()[0] == node.name and row.split()[1].endswith("m")
     pods = sctl("top", "pods")
     assert pods.returncode == 0, pods.stderr
