@@ -77,10 +77,11 @@ class _Builder:
     def build(self, cgroup_root: str | None, stdio_spec: stdio.Stdio, pid_file: str | None,
               console: str | int | None) -> Container:
         config, sd = self.config, self.sd
-        sd.write_state(self.data)
         try:
             self.manager = cgroup_link.new_manager(config, cgroup_root)
             self.manager.create()
+            # Saved right away: `delete -f` of a container stuck in "creating" (its
+            # creator killed) finds the cgroup to remove.
             self.data["cgroup_paths"] = self.manager.paths()
             self.data["cgroup_parents"] = self.manager.parents()
             sd.write_state(self.data)
@@ -115,7 +116,9 @@ class _Builder:
         finally:
             ours.close()
 
-        self.data.update(status=CREATED, pid=self.init_pid,
+        own_pidns = any(ns.kind == linux.CLONE_NEWPID and ns.path is None
+                        for ns in config.namespaces)
+        self.data.update(status=CREATED, pid=self.init_pid, own_pid_namespace=own_pidns,
                          pid_start=process_start_time(self.init_pid),
                          monitor_pid=self.monitor_pid,
                          monitor_start=process_start_time(self.monitor_pid),
