@@ -92,7 +92,7 @@ class NodeAgent:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         self.runtime = open_runtime(config.runtime, root=config.runtime_root,
                                     socket_path=config.spawner_socket)
-        cgroups.ensure_parent()
+        cgroups.ensure_parent(config.cgroup_parent)
         try:
             self._start_rest()
         except BaseException:
@@ -116,7 +116,8 @@ class NodeAgent:
         self._start_server()
         self.status = NodeStatusReporter(self)
         self.pod_cidr = self.status.register()
-        localstate.write_node_file(config, podCIDR=self.pod_cidr, nodeIP=self.node_ip)
+        localstate.write_node_file(config, podCIDR=self.pod_cidr, nodeIP=self.node_ip,
+                                   cgroupParent=config.cgroup_parent)
         self.node_network = NodeNetwork(NodeNetworkConfig(
             pod_cidr=self.pod_cidr, cluster_cidr=config.cluster_cidr,
             service_cidr=config.service_cidr, bridge=config.bridge,

@@ -154,7 +154,8 @@ class ContainerStarter:
                 rootfs="rootfs", env=env, namespaces=ctx.namespaces,
                 volume_paths=ctx.volume_paths, etc_files=ctx.etc_files, shm_path=ctx.shm_path,
                 termination_log=termination_log, attempt=attempt, restart_streak=streak,
-                cgroups_path=cgroups.container_path(pod["metadata"]["uid"], cid),
+                cgroups_path=cgroups.container_path(agent.config.cgroup_parent,
+                                                    pod["metadata"]["uid"], cid),
                 resources=resources.linux_resources(container, agent.config.pod_pids_limit),
                 oom_score_adj=resources.oom_score_adj(pod, container, agent.node_memory),
                 image_user=image_user, image_id=image.id)
