@@ -24,8 +24,9 @@ def container_path(parent: str, pod_uid: str, container_id: str) -> str:
     return f"{parent}/pod{pod_uid}/{container_id}"
 
 
-def _own_directories() -> list[str]:
-    """This process's cgroup directory in every mounted hierarchy (v1, v2, named)."""
+def _own_directories(controllers_only: bool = False) -> list[str]:
+    """This process's cgroup directory in every mounted hierarchy (v1, v2, named);
+    with `controllers_only`, only in the v1 hierarchies that have a controller."""
     own: dict[frozenset[str], str] = {}
     with open("/proc/self/cgroup") as f:
         for line in f:
@@ -39,12 +40,16 @@ def _own_directories() -> list[str]:
             fstype, options = fields[dash + 1], fields[dash + 3].split(",")
             mount_root, point = fields[3], fields[4]
             if fstype == "cgroup2":
+                if controllers_only:
+                    continue
                 key = frozenset()
             elif fstype == "cgroup":
                 key = frozenset(o for o in options if o not in ("rw", "ro") and (
                     o.startswith("name=") or "=" not in o) and o not in (
                     "nosuid", "nodev", "noexec", "relatime", "clone_children", "xattr"))
             else:
+                continue
+            if controllers_only and any(k.startswith("name=") for k in key):
                 continue
             if key not in own:
                 continue
@@ -68,7 +73,7 @@ def _remove_below(directory: str) -> None:
 
 
 def ensure_parent(parent: str) -> None:
-    """Make the parent directory in every hierarchy, before any pod needs it.
+    """Make the parent directory in every controller's hierarchy, before any pod needs it.
 
     The runtimes would make it on demand (and superc removes it again with the
     last container, runc never); made at the agent's start, it is there before
@@ -76,7 +81,7 @@ def ensure_parent(parent: str) -> None:
     A v1 cpuset directory must be given CPUs and memory nodes before anything can
     live below it: they are copied from the parent, as runc does.
     """
-    for own in _own_directories():
+    for own in _own_directories(controllers_only=True):
         path = os.path.join(own, parent)
         try:
             os.makedirs(path, exist_ok=True)
@@ -100,9 +105,18 @@ def _inherit(parent_file: str, child_file: str) -> None:
 
 
 def remove_pod(parent: str, pod_uid: str) -> None:
-    """Remove the pod's (empty) cgroup directories from every hierarchy."""
+    """Remove the pod's (empty) cgroup directories from every hierarchy.
+
+    In the hierarchies without a controller (name=systemd, the hybrid layout's
+    empty cgroup2), where only runc makes directories, the parent goes too once
+    it is empty: nothing needs it there, and it is made again on demand.
+    """
     for own in _own_directories():
         _remove_below(os.path.join(own, parent, f"pod{pod_uid}"))
+    controlled = set(_own_directories(controllers_only=True))
+    for own in set(_own_directories()) - controlled:
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.join(own, parent))
 
 
 def remove_all(parent: str) -> None:
