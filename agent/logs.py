@@ -37,6 +37,12 @@ class LogEntry:
         return parse_time(self.time)
 
 
+def container_log_path(logs_root: str, namespace: str, pod: str, uid: str, container: str,
+                       attempt: int) -> str:
+    """Where one instance of a container writes its log (the layout above)."""
+    return os.path.join(logs_root, f"{namespace}_{pod}_{uid}", container, f"{attempt}.log")
+
+
 def format_time(epoch_ns: int) -> str:
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
@@ -211,6 +217,15 @@ def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
                 inode, buffer = current, b""
                 continue
             if not still_running():
+                # The writer may have appended its last lines between our read and
+                # its exit: read once more before giving up on the file.
+                buffer += f.read() if f else b""
+                *lines, _ = buffer.split(b"\n")
+                for entry in _parse_lines(lines):
+                    chunk = limited(render(entry, timestamps))
+                    if chunk is None:
+                        return
+                    yield chunk
                 return
             time.sleep(poll)
     finally:

@@ -17,6 +17,12 @@ message, descriptors (stdio pipes, log files) alongside with SCM_RIGHTS:
     {"op": "run", ...same...}          reply when the container has exited: its code
     {"op": "start" | "delete", "id": ..., "force": bool}
     {"op": "exec", "id": ..., "process": {OCI process}, "stdio": [...], "wait": bool}
+    {"op": "exec", "id": ..., "args": [...], "tty": bool, "env": [...], "stdio": [...],
+     "stream": true}
+        a streamed exec (the agent's exec API): the process is config.json's with these
+        overrides; a first reply {"result": {"pid"}} comes as soon as it runs (with the
+        pty master alongside when "tty"), the final one {"result": exit code} on the
+        same connection when it has exited
     reply: {"ok": true, "result": ...} or {"ok": false, "error": "...", "type": "ContainerNotFound"}
 
 `run` and a waited `exec` do not block the spawner: their reply is sent when the
@@ -42,7 +48,7 @@ from . import config as _config
 from . import errors, security, spec
 from .api import Runtime
 from .cgroups.base import CgroupError
-from .stdio import Stdio, console_pair, recv_master
+from .stdio import Stdio, console_pair, recv_master, set_winsize
 
 _MAX_MESSAGE = 1 << 16
 _MAX_FDS = 8
@@ -112,6 +118,18 @@ class SpawnerClient:
         return self._call({"op": "exec", "id": container_id, "process": process,
                            "wait": wait}, stdio)
 
+    def exec_stream(self, container_id: str, args: list[str], *, stdio: Stdio | None = None,
+                    tty: bool = False, env: list[str] | None = None) -> ExecStream:
+        """Start `args` in the container and return at once (see `ExecStream`)."""
+        sock = self._send({"op": "exec", "id": container_id, "args": list(args), "tty": tty,
+                           "env": list(env or ()), "stream": True}, stdio)
+        try:
+            started, fds = _read_reply(sock)
+        except BaseException:
+            sock.close()
+            raise
+        return ExecStream(sock, started["pid"], fds[0] if fds else None)
+
     # --- local: no fork ----------------------------------------------------------------------
 
     def state(self, container_id: str) -> dict:
@@ -143,6 +161,17 @@ class SpawnerClient:
         return self.local.stats(container_id)
 
     def _call(self, request: dict, stdio: Stdio | None = None) -> object:
+        sock = self._send(request, stdio)
+        try:
+            result, got = _read_reply(sock)
+        finally:
+            sock.close()
+        if got:
+            return {"result": result, "console": got[0]}
+        return result
+
+    def _send(self, request: dict, stdio: Stdio | None) -> socket.socket:
+        """Connect and send one request; the connected socket, for the reply."""
         request = dict(request)
         fds: list[int] = []
         if stdio is not None:
@@ -150,26 +179,67 @@ class SpawnerClient:
                                                                stdio.stderr)]
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            try:
-                sock.connect(self.socket_path)
-                socket.send_fds(sock, [json.dumps(request).encode()], fds)
-                data, got, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
-            except OSError as exc:
-                raise errors.SpawnerError(f"spawner at {self.socket_path}: "
-                                          f"{exc.strerror or exc}") from exc
-        finally:
+            sock.connect(self.socket_path)
+            socket.send_fds(sock, [json.dumps(request).encode()], fds)
+        except OSError as exc:
             sock.close()
-        if not data:
-            raise errors.SpawnerError("the spawner closed the connection without a reply")
-        reply = json.loads(data)
-        if not reply.get("ok"):
-            cls = getattr(errors, reply.get("type", ""), None)
-            if not (isinstance(cls, type) and issubclass(cls, errors.SupercError)):
-                cls = errors.SpawnerError
-            raise cls(reply.get("error", "spawner failure"))
-        if got:
-            return {"result": reply.get("result"), "console": got[0]}
-        return reply.get("result")
+            raise errors.SpawnerError(f"spawner at {self.socket_path}: "
+                                      f"{exc.strerror or exc}") from exc
+        return sock
+
+
+class ExecStream:
+    """A process started by `SpawnerClient.exec_stream`, still running.
+
+    `pid` is the process as the host sees it, `console` the pty master (with a
+    terminal; the caller owns and closes it). The spawner's reply socket becomes
+    readable when the process has exited, so `fileno()` goes into the caller's
+    select loop; `exit_code()` then reads the code (blocking until the exit).
+    """
+
+    def __init__(self, sock: socket.socket, pid: int, console: int | None) -> None:
+        self.sock = sock
+        self.pid = pid
+        self.console = console
+        self._code: int | None = None
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.console is not None:
+            set_winsize(self.console, rows, cols)
+
+    def exit_code(self) -> int:
+        if self._code is None:
+            try:
+                self._code, _ = _read_reply(self.sock)
+            finally:
+                self.sock.close()
+        return self._code
+
+    def close(self) -> None:
+        """Stop listening for the exit (the process runs on); the console stays open."""
+        self.sock.close()
+
+
+def _read_reply(sock: socket.socket) -> tuple[object, list[int]]:
+    """One reply of the spawner: (result, descriptors); its error raised with its type."""
+    try:
+        data, got, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
+    except OSError as exc:
+        raise errors.SpawnerError(f"spawner: {exc.strerror or exc}") from exc
+    if not data:
+        raise errors.SpawnerError("the spawner closed the connection without a reply")
+    reply = json.loads(data)
+    if not reply.get("ok"):
+        for fd in got:
+            os.close(fd)
+        cls = getattr(errors, reply.get("type", ""), None)
+        if not (isinstance(cls, type) and issubclass(cls, errors.SupercError)):
+            cls = errors.SpawnerError
+        raise cls(reply.get("error", "spawner failure"))
+    return reply.get("result"), got
 
 
 def _lifecycle(op: str, container_id: str, bundle: str, pid_file: str | None,
@@ -273,6 +343,8 @@ class _Server:
             _reply(conn, result=rt.start(req["id"]))
         elif op == "delete":
             _reply(conn, result=rt.delete(req["id"], force=bool(req.get("force"))))
+        elif op == "exec" and req.get("stream"):
+            self._exec_stream(conn, req, fds)
         elif op == "exec":
             process = _config.process_from_spec(spec.parse_process(req["process"]))
             handle = rt.exec(req["id"], process, stdio=_decode_stdio(req.get("stdio"), fds))
@@ -282,6 +354,29 @@ class _Server:
             self.waiters[handle.waiter] = lambda status: _reply(conn, result=_code(status))
         else:
             raise errors.SpawnerError(f"unknown operation {op!r}")
+
+    def _exec_stream(self, conn: socket.socket, req: dict, fds: list[int]) -> None:
+        from . import execute
+
+        container = self.runtime.container(req["id"])
+        process = execute.process_for_exec(container, req.get("args"), env=req.get("env"),
+                                           tty=bool(req.get("tty")))
+        proxy = console = None
+        if process.terminal:
+            proxy, console = console_pair()
+        try:
+            handle = self.runtime.exec(req["id"], process,
+                                       stdio=_decode_stdio(req.get("stdio"), fds),
+                                       console=console)
+            # The waiter sent the master before the process was let go: it is queued.
+            master = recv_master(proxy) if proxy is not None else None
+        finally:
+            if proxy is not None:
+                os.close(console)
+                proxy.close()
+        _send_message(conn, {"ok": True, "result": {"pid": handle.pid}},
+                      [master] if master is not None else [])
+        self.waiters[handle.waiter] = lambda status: _reply(conn, result=_code(status))
 
     def _finish_run(self, conn: socket.socket, container_id: str, status: int) -> None:
         try:
@@ -329,6 +424,7 @@ def _decode_stdio(items: list | None, fds: list[int]) -> Stdio | None:
 
 def _reply(conn: socket.socket, *, result: object = None, error: BaseException | None = None,
            fds: list[int] | None = None) -> None:
+    """The (last) reply on a connection, which is then closed."""
     if error is None:
         message = {"ok": True, "result": result}
     else:
@@ -336,13 +432,20 @@ def _reply(conn: socket.socket, *, result: object = None, error: BaseException |
         message = {"ok": False, "type": type(error).__name__,
                    "error": str(error) if known else f"{type(error).__name__}: {error}"}
     try:
-        socket.send_fds(conn, [json.dumps(message).encode()], fds or [])
+        _send_message(conn, message, fds or [])
+    finally:
+        conn.close()
+
+
+def _send_message(conn: socket.socket, message: dict, fds: list[int]) -> None:
+    """One message (the descriptors are ours: closed once sent)."""
+    try:
+        socket.send_fds(conn, [json.dumps(message).encode()], fds)
     except OSError:
         pass  # the client went away; the container lives on regardless
     finally:
-        for fd in fds or []:
+        for fd in fds:
             os.close(fd)
-        conn.close()
 
 
 def serve(socket_path: str, root: str, cgroup_root: str | None = None) -> None:

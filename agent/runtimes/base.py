@@ -13,6 +13,7 @@ container belongs to. Operations, all safe to call from any thread:
     delete(id)                    remove what is left (force: kill first)
     list() / info(id)             ContainerInfo: status, annotations, exit record
     exec(id, argv, ...)           run a process inside; its exit code
+    exec_stream(id, argv, ...)    start one and return at once (the exec API's streams)
     stats(id)                     cgroup statistics (runtime.cgroups.base.Stats)
 
 Errors, wrapping the runtime's own:
@@ -96,6 +97,19 @@ class ContainerRuntime:
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
              stdout: int | None = None, stderr: int | None = None, tty: bool = False,
              env: list[str] | None = None, timeout: float | None = None) -> int:
+        raise NotImplementedError
+
+    def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+                    stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+                    env: list[str] | None = None):
+        """Start `argv` inside and return at once, for the exec API (`exec_stream.py`).
+
+        The handle has `pid`, `console` (with `tty`, the pty master: the caller's
+        to close, read and written), `resize(rows, cols)`, `fileno()` (readable
+        once the process has exited: it goes into the caller's select loop),
+        `exit_code()` (then, 128+signal when killed) and `close()` (stop
+        watching; the process runs on).
+        """
         raise NotImplementedError
 
     def stats(self, container_id: str):

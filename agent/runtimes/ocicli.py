@@ -30,6 +30,7 @@ import time
 
 from supernetes.runtime.cgroups import factory
 from supernetes.runtime.cgroups.base import CgroupError
+from supernetes.runtime.stdio import set_winsize
 
 from .base import (
     CREATED,
@@ -186,6 +187,43 @@ class OciCliRuntime(ContainerRuntime):
                 process.wait()
             return 137
 
+    def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+                    stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+                    env: list[str] | None = None):
+        """`<binary> exec` in the foreground, returned at once: it waits for the process
+        and exits with its status, so its pidfd says when.
+
+        With `tty`, the binary allocates the terminal inside the container and copies
+        it to and from its own stdio, which is then a terminal of ours (a pty pair):
+        its master is the handle's console, and a resize is passed on the way an
+        interactive user's is (the new size on our terminal, SIGWINCH to the binary,
+        which applies it inside). runc offers its console socket only when detached,
+        and a detached exec's exit status would be lost.
+        """
+        self._known(container_id)
+        args = ["exec"]
+        for item in env or []:
+            args += ["--env", item]
+        master = slave = None
+        if tty:
+            master, slave = os.openpty()
+            args.append("--tty")
+            stdin = stdout = stderr = slave
+        try:
+            process = subprocess.Popen(
+                [self.binary, "--root", self.state_root, *args, container_id, *argv],
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=subprocess.DEVNULL if stdout is None else stdout,
+                stderr=subprocess.DEVNULL if stderr is None else stderr)
+        except OSError as exc:
+            if master is not None:
+                os.close(master)
+            raise ContainerRuntimeError(f"{self.name} exec {container_id}: {exc}") from exc
+        finally:
+            if slave is not None:
+                os.close(slave)
+        return _CliExec(process, master)
+
     # --- helpers -----------------------------------------------------------------------
 
     def _dir(self, container_id: str) -> str:
@@ -246,6 +284,34 @@ class OciCliRuntime(ContainerRuntime):
         if check and result.returncode != 0:
             raise ContainerRuntimeError(f"{self.name} {args[0]}: {result.stderr.strip()}")
         return result
+
+
+class _CliExec:
+    """A foreground `<binary> exec`: the process's handle for `exec_stream`."""
+
+    def __init__(self, process: subprocess.Popen, console: int | None):
+        self.process = process
+        self.pid = process.pid
+        self.console = console
+        self._pidfd = os.pidfd_open(process.pid)
+
+    def fileno(self) -> int:
+        return self._pidfd
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.console is not None:
+            set_winsize(self.console, rows, cols)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signals.SIGWINCH)
+
+    def exit_code(self) -> int:
+        code = self.process.wait()
+        return 128 - code if code < 0 else code
+
+    def close(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
 
 
 def _read_line(stream, timeout: float) -> str:

@@ -123,6 +123,22 @@ class SupercRuntime(ContainerRuntime):
         finally:
             os.close(null)
 
+    def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
+                    stdout: int | None = None, stderr: int | None = None, tty: bool = False,
+                    env: list[str] | None = None):
+        """superc's streamed exec: the spawner answers once the process runs, and again
+        (on the same socket, the handle's `fileno()`) when it has exited."""
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            stdio = Stdio(stdin=null if stdin is None else stdin,
+                          stdout=null if stdout is None else stdout,
+                          stderr=null if stderr is None else stderr)
+            with _errors(container_id):
+                return self.client.exec_stream(container_id, argv, stdio=stdio, tty=tty,
+                                               env=env)
+        finally:
+            os.close(null)
+
     def _process_of(self, container_id: str) -> dict:
         process = self._processes.get(container_id)
         if process is None:
