@@ -99,5 +99,10 @@ class AgentConfig:
         return os.path.join(self.run_dir, "spawner.sock")
 
     @property
+    def cgroup_parent(self) -> str:
+        """The pods' cgroups go below `<own cgroup>/superlet-<node name>` (cgroups.py)."""
+        return f"superlet-{self.node_name}"
+
+    @property
     def runtime_name(self) -> str:
         return os.path.basename(self.runtime)

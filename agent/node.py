@@ -18,8 +18,8 @@
            the HTTPS API (`server.py`, when present)
 
 The methods below the lifecycle are the small services the sync, the starter
-and the teardown use (so those modules stay free of wiring), and the seam the
-HTTPS API uses (`pods`, `resolve`, `exec`, `stats`; see containerref.py).
+and the teardown use (so those modules stay free of wiring); the HTTPS API
+(`server.py`) reads `client`, `node_ip`, `runtime`, `metrics` and `pods()`.
 """
 
 from __future__ import annotations
@@ -39,10 +39,8 @@ from supernetes.controlplane.client import Informer, NotFound, WorkQueue
 from supernetes.rootfs.errors import RootfsError
 from supernetes.rootfs.images import ImageService
 
-from . import cgroups, join, localstate, nodeinfo
+from . import cgroups, join, localstate, metrics, nodeinfo
 from .config import AgentConfig
-from .containerref import ContainerRef
-from .containerref import NotFound as RefNotFound
 from .containers import ContainerIndex
 from .envvars import service_links
 from .events import EventRecorder
@@ -56,7 +54,7 @@ from .probes import ProbeManager
 from .runtimes import open_runtime
 from .runtimes.base import ContainerRuntimeError
 from .sandbox import Sandbox, Sandboxes, _is_ns_mount
-from .starter import ContainerStarter, log_path
+from .starter import ContainerStarter
 from .sync import PodSyncer
 from .terminate import Terminator
 from .volumes import VolumeManager
@@ -68,13 +66,12 @@ SHM_SIZE = 64 * 2**20
 
 
 class NodeAgent:
-    NotFound = RefNotFound
-
     def __init__(self, config: AgentConfig):
         self.config = config
         self.node_name = config.node_name
         self.runtime = None
         self.index = ContainerIndex()
+        self.metrics = metrics.Registry()
         self.server_port = config.server_port
         self._server = None
         self._threads: list[threading.Thread] = []
@@ -92,7 +89,7 @@ class NodeAgent:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         self.runtime = open_runtime(config.runtime, root=config.runtime_root,
                                     socket_path=config.spawner_socket)
-        cgroups.ensure_parent()
+        cgroups.ensure_parent(config.cgroup_parent)
         try:
             self._start_rest()
         except BaseException:
@@ -116,7 +113,8 @@ class NodeAgent:
         self._start_server()
         self.status = NodeStatusReporter(self)
         self.pod_cidr = self.status.register()
-        localstate.write_node_file(config, podCIDR=self.pod_cidr, nodeIP=self.node_ip)
+        localstate.write_node_file(config, podCIDR=self.pod_cidr, nodeIP=self.node_ip,
+                                   cgroupParent=config.cgroup_parent)
         self.node_network = NodeNetwork(NodeNetworkConfig(
             pod_cidr=self.pod_cidr, cluster_cidr=config.cluster_cidr,
             service_cidr=config.service_cidr, bridge=config.bridge,
@@ -131,7 +129,8 @@ class NodeAgent:
         self.terminator = Terminator(self.runtime, self.queue.add)
         self.starter = ContainerStarter(self)
         self.syncer = PodSyncer(self)
-        self.pleg = Pleg(self.runtime, self.index, self.queue.add, config.relist_period)
+        self.pleg = Pleg(self.runtime, self.index, self.queue.add, config.relist_period,
+                         self.metrics.pleg_relist.observe)
         self.pleg.relist()  # adoption: everything a previous agent left running
 
         self.pod_informer = Informer(self.client, "v1", "Pod",
@@ -203,7 +202,11 @@ class NodeAgent:
             pass
 
     def _sync(self, uid: str) -> None:
-        due = self.syncer.sync(uid)
+        started = time.monotonic()
+        try:
+            due = self.syncer.sync(uid)
+        finally:
+            self.metrics.pod_sync.observe(time.monotonic() - started)
         if self.pod_by_uid(uid) is None and not self.has_local_state(uid):
             return
         delay = self.config.sync_frequency
@@ -423,53 +426,10 @@ class NodeAgent:
         except ContainerRuntimeError as exc:
             raise OSError(str(exc)) from exc
 
-    # --- the seam for the HTTPS API (server.py) ----------------------------------------
-
-    @property
-    def runtime_name(self) -> str:
-        return self.runtime.name
+    # --- the seam for the HTTPS API (server.py: client, node_ip, runtime, metrics) --------
 
     def pods(self) -> list[dict]:
         return [copy.deepcopy(p) for p in self.pod_informer.cache.list()]
-
-    def resolve(self, namespace: str, pod: str, container: str,
-                previous: bool = False) -> ContainerRef:
-        found = self.pod_informer.cache.get(f"{namespace}/{pod}")
-        if found is None:
-            raise RefNotFound(f'pod "{pod}" not found in namespace "{namespace}" on this node')
-        uid = found["metadata"]["uid"]
-        records = sorted((r for r in self.index.records(uid) if r.name == container),
-                         key=lambda r: r.attempt)
-        if not records:
-            names = [c["name"] for c in found["spec"].get("containers", []) +
-                     (found["spec"].get("initContainers") or [])]
-            if container not in names:
-                raise RefNotFound(f'container "{container}" is not valid for pod "{pod}"')
-            raise RefNotFound(f'container "{container}" in pod "{pod}" is waiting to start')
-        if previous:
-            if len(records) < 2:
-                raise RefNotFound(f'previous terminated container "{container}" in pod '
-                                  f'"{pod}" not found')
-            record = records[-2]
-        else:
-            record = records[-1]
-        return ContainerRef(pod_uid=uid, pod_namespace=namespace, pod_name=pod,
-                            container=container, attempt=record.attempt, runtime_id=record.id,
-                            log_path=log_path(self.config.logs_dir, found, container,
-                                              record.attempt),
-                            running=record.state == "running", pod_netns=self.netns_of(uid))
-
-    def exec(self, runtime_id: str, argv: list[str], *, stdin: int | None = None,
-             stdout: int | None = None, stderr: int | None = None, tty: bool = False,
-             env: list[str] | None = None) -> int:
-        return self.runtime.exec(runtime_id, argv, stdin=stdin, stdout=stdout, stderr=stderr,
-                                 tty=tty, env=env)
-
-    def stats(self, runtime_id: str):
-        try:
-            return self.runtime.stats(runtime_id)
-        except ContainerRuntimeError:
-            return None
 
 
 def _meta(pod: dict) -> dict:

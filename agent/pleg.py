@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 class Pleg:
     def __init__(self, runtime: ContainerRuntime, index: ContainerIndex,
-                 on_change: Callable[[str], None], period: float = 1.0):
+                 on_change: Callable[[str], None], period: float = 1.0,
+                 observe: Callable[[float], None] | None = None):
         self.runtime = runtime
+        self.observe = observe  # how long each relist took (the agent's metrics)
         self.index = index
         self.on_change = on_change
         self.period = period
@@ -39,6 +41,7 @@ class Pleg:
 
     def relist(self) -> set[str]:
         """Look at every container once; the UIDs of the pods that changed."""
+        started = time.monotonic()
         infos = self.runtime.list()
         changed: set[str] = set()
         seen = set()
@@ -56,6 +59,8 @@ class Pleg:
                 changed.add(uid)
         self.relists += 1
         self.last_relist = time.time()
+        if self.observe is not None:
+            self.observe(time.monotonic() - started)
         return changed
 
     def start(self) -> None:

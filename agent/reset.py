@@ -51,6 +51,7 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
                 images.release_rootfs(container_id)
 
     node = state.node
+    parent = node.get("cgroupParent") or config.cgroup_parent
     cidr = node.get("podCIDR")
     network = None
     if cidr:
@@ -76,13 +77,13 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
         volumes.teardown(uid)
         fsutil.unmount_below(os.path.join(config.pods_dir, uid))
         fsutil.remove_tree(os.path.join(config.pods_dir, uid))
-        cgroups.remove_pod(uid)
+        cgroups.remove_pod(parent, uid)
         done.append(f"pod {uid}")
     fsutil.remove_tree(config.logs_dir)
     if network is not None:
         network.teardown()
         done.append(f"bridge {network.config.bridge}, routes and rules")
-    cgroups.remove_all()
+    cgroups.remove_all(parent)
     fsutil.unmount_below(config.run_dir)
     fsutil.remove_tree(config.run_dir)
     if everything:

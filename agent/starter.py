@@ -35,6 +35,7 @@ from supernetes.rootfs.errors import RootfsError
 from . import cgroups, containers, hooks, resources
 from .envvars import ContainerConfigError, container_env
 from .images import ImagePullError
+from .logs import container_log_path
 from .ocispec import ContainerSpecError, container_config
 from .runtimes.base import ContainerRuntimeError
 
@@ -67,8 +68,8 @@ class PodContext:
 
 def log_path(logs_dir: str, pod: dict, name: str, attempt: int) -> str:
     meta = pod["metadata"]
-    folder = f"{meta.get('namespace', 'default')}_{meta['name']}_{meta['uid']}"
-    return os.path.join(logs_dir, folder, name, f"{attempt}.log")
+    return container_log_path(logs_dir, meta.get("namespace", "default"), meta["name"],
+                              meta["uid"], name, attempt)
 
 
 def bundle_dir(pod_dir: str, container_id: str) -> str:
@@ -115,6 +116,7 @@ class ContainerStarter:
                                      log_max_size=agent.config.log_max_size,
                                      log_max_files=agent.config.log_max_files)
             except ContainerRuntimeError as exc:
+                agent.metrics.runtime_errors.inc("create_container")
                 raise StartError("RunContainerError", str(exc)) from exc
         except BaseException:
             self._discard(cid, directory)
@@ -122,6 +124,7 @@ class ContainerStarter:
         try:
             agent.runtime.start(cid)
         except ContainerRuntimeError as exc:
+            agent.metrics.runtime_errors.inc("start_container")
             self._remove_container(cid, directory)
             raise StartError("RunContainerError", str(exc)) from exc
         _write(os.path.join(directory, containers.STARTED_FILE), repr(time.time()))
@@ -154,7 +157,8 @@ class ContainerStarter:
                 rootfs="rootfs", env=env, namespaces=ctx.namespaces,
                 volume_paths=ctx.volume_paths, etc_files=ctx.etc_files, shm_path=ctx.shm_path,
                 termination_log=termination_log, attempt=attempt, restart_streak=streak,
-                cgroups_path=cgroups.container_path(pod["metadata"]["uid"], cid),
+                cgroups_path=cgroups.container_path(agent.config.cgroup_parent,
+                                                    pod["metadata"]["uid"], cid),
                 resources=resources.linux_resources(container, agent.config.pod_pids_limit),
                 oom_score_adj=resources.oom_score_adj(pod, container, agent.node_memory),
                 image_user=image_user, image_id=image.id)

@@ -67,6 +67,7 @@ class PodSyncer:
         self._written: dict[str, str] = {}         # uid -> the status last written
         self._failures: dict[tuple[str, str], str] = {}  # (uid, container) -> last reason
         self._deleting_since: dict[str, float] = {}
+        self._started: set[str] = set()             # pods whose start was measured
 
     # --- the script ------------------------------------------------------------------------
 
@@ -201,6 +202,7 @@ class PodSyncer:
         return None
 
     def _forget(self, uid: str) -> None:
+        self._started.discard(uid)
         self._volumes_at.pop(uid, None)
         self._written.pop(uid, None)
         self._deleting_since.pop(uid, None)
@@ -329,6 +331,11 @@ class PodSyncer:
         except NotFound:
             return
         self._written[uid] = wanted
+        if status["phase"] == "Running" and uid not in self._started:
+            self._started.add(uid)
+            created = parse_time(pod["metadata"].get("creationTimestamp"))
+            if created is not None:
+                agent.metrics.pod_start.observe(max(time.time() - created, 0.0))
 
 
 def _grace(pod: dict) -> float:

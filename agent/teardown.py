@@ -72,5 +72,5 @@ def pod(agent, uid: str) -> None:
         logs = os.path.join(agent.config.logs_dir,
                             f"{meta.get('namespace', 'default')}_{meta['name']}_{uid}")
         fsutil.remove_tree(logs)
-    cgroups.remove_pod(uid)
+    cgroups.remove_pod(agent.config.cgroup_parent, uid)
     agent.forget_pod(uid)

@@ -15,8 +15,8 @@ fork + exec (subprocess), so the threaded agent never forks Python itself, and:
   3. reports "ok <init pid>" (or "error <runc's reason>") on the pipe the agent
      reads, then lets go of it;
   4. copies the pipes into the container's log in the CRI format with rotation
-     (agent/logs.py's LogWriter), until the init has exited and the pipes are
-     drained;
+     (the very code superc's monitor uses, runtime/logcopy.py), until the init
+     has exited and the pipes are drained;
   5. writes `exit.json` (exit code, 128+signal when killed, whether the kernel
      OOM-killed something in the container's memory cgroup, the time) into its
      state directory, and exits.
@@ -34,13 +34,11 @@ import argparse
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
 
 READ_CHUNK = 65536
-MAX_LINE = 16 * 1024  # a longer line is split into partial (P) entries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,72 +134,14 @@ def _runtime_error(path: str) -> str:
 
 
 def _copy_logs_until_exit(args, init_pid: int, stdout_r: int, stderr_r: int) -> int:
-    from supernetes.agent.logs import LogWriter
+    """superc's monitor and this shim write logs with the same code (runtime/logcopy.py)."""
+    from supernetes.runtime import logcopy
 
-    writer = LogWriter(args.log, args.log_max_size, args.log_max_files)
-    wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    streams = {stdout_r: ["stdout", b""], stderr_r: ["stderr", b""]}
-    status = None
-    drain_until = None
-    while streams:
-        if status is None:
-            status = _reap(init_pid)
-            if status is not None:
-                drain_until = time.monotonic() + 2.0  # orphans holding the pipes get 2 s
-        timeout = None if drain_until is None else max(drain_until - time.monotonic(), 0)
-        if timeout == 0:
-            break
-        try:
-            ready, _, _ = select.select([*streams, wake_r], [], [], timeout)
-        except InterruptedError:
-            continue
-        for fd in ready:
-            if fd == wake_r:
-                while _read_nonblocking(wake_r):
-                    pass
-                continue
-            data = os.read(fd, READ_CHUNK)
-            name, pending = streams[fd]
-            if not data:
-                if pending:
-                    writer.write(name, pending, partial=True)
-                del streams[fd]
-                os.close(fd)
-                continue
-            streams[fd][1] = _write_lines(writer, name, pending + data)
-    while status is None:
-        status = _reap(init_pid, block=True)
-    writer.close()
-    return status
-
-
-def _write_lines(writer, stream: str, data: bytes) -> bytes:
-    """Write every whole line of `data`; return the unfinished rest."""
-    *lines, rest = data.split(b"\n")
-    for line in lines:
-        while len(line) > MAX_LINE:
-            writer.write(stream, line[:MAX_LINE], partial=True)
-            line = line[MAX_LINE:]
-        writer.write(stream, line)
-    while len(rest) > MAX_LINE:
-        writer.write(stream, rest[:MAX_LINE], partial=True)
-        rest = rest[MAX_LINE:]
-    return rest
-
-
-def _reap(init_pid: int, block: bool = False) -> int | None:
-    """Reap children (orphans of the container come to us too); the init's status."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return 255 << 8 if block else None
-        if pid == 0:
-            return None
-        if pid == init_pid:
-            return status
+    log = logcopy.CriLog(args.log, args.log_max_size, args.log_max_files)
+    try:
+        return logcopy.copy_until_exit(log, stdout_r, stderr_r, init_pid)
+    finally:
+        log.close()
 
 
 def _exit_code(status: int) -> tuple[int, int | None]:
@@ -221,13 +161,6 @@ def _oom_killed(path: str | None) -> bool:
     except (OSError, ValueError):
         pass
     return False
-
-
-def _read_nonblocking(fd: int) -> bytes:
-    try:
-        return os.read(fd, 512)
-    except BlockingIOError:
-        return b""
 
 
 def _detach_stdio(log: str) -> None:

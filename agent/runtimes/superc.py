@@ -13,7 +13,6 @@ in the state root.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 
@@ -44,7 +43,6 @@ class SupercRuntime(ContainerRuntime):
     def __init__(self, client: SpawnerClient):
         self.client = client
         self._processes: dict[str, dict] = {}  # id -> config.json's process, for exec
-        self._logs_by_monitor = "log_path" in inspect.signature(client.create).parameters
 
     @classmethod
     def launch(cls, *, root: str, socket_path: str, cgroup_root: str | None = None
@@ -64,13 +62,9 @@ class SupercRuntime(ContainerRuntime):
                log_max_size: int, log_max_files: int) -> None:
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         with _errors(container_id):
-            if self._logs_by_monitor:
-                self.client.create(container_id, bundle, stdio=Stdio(stdin=os.devnull),
-                                   log_path=log_path, log_max_size=log_max_size,
-                                   log_max_files=log_max_files)
-            else:  # an older superc: plain output, no CRI framing
-                self.client.create(container_id, bundle, stdio=Stdio(
-                    stdin=os.devnull, stdout=log_path, stderr=log_path))
+            self.client.create(container_id, bundle, stdio=Stdio(
+                stdin=os.devnull, log=log_path, log_max_size=log_max_size,
+                log_max_files=log_max_files))
 
     def start(self, container_id: str) -> None:
         with _errors(container_id):
@@ -200,7 +194,6 @@ class LocalSuperc(SupercRuntime):
 
         self.client = Runtime(root=root)
         self._processes = {}
-        self._logs_by_monitor = False
 
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
              stdout: int | None = None, stderr: int | None = None, tty: bool = False,

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import yaml
@@ -122,12 +123,13 @@ class Forwarder:
 class Cluster:
     """`supernetes server` + `superlet run` in a namespace; the agent's options are the test's."""
 
-    def __init__(self, tmp: Path, runtime: str = "superc", node: str = "node-1",
+    def __init__(self, tmp: Path, runtime: str = "superc", node: str | None = None,
                  agent_args: tuple[str, ...] = ()):
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
         self.runtime = runtime
-        self.node = node
+        # unique: agents sharing the test's cgroup each keep their own cgroup parent
+        self.node = node or f"node-{uuid.uuid4().hex[:6]}"
         self.agent_args = list(agent_args)
         self.data = tmp / "server"
         self.root_dir = tmp / "superlet"

@@ -285,3 +285,24 @@ def test_graceful_deletion_runs_the_prestop_hook_and_sigterm_within_the_grace(cl
     cluster.delete_pod("polite", timeout=30)
     assert time.monotonic() - started < 15, "the pod waited for its grace period to end"
     assert (trace / "log").read_text().split() == ["prestop", "term"]
+
+
+def test_container_output_lands_in_cri_logs_that_superlet_logs_reads_current_and_previous(
+        cluster, pods):
+    pods(pod("chatty", [{"name": "app", "command": [
+        "sh", "-c", "echo out-$(cat /proc/uptime | cut -d. -f1); echo to-stderr >&2; "
+                    "printf no-newline; sleep 1; exit 2"]}]))
+    cluster.wait_pod("chatty", lambda p: restarts(p) >= 2, what="two restarts")
+    previous = cluster.superlet("logs", "chatty", "--previous").stdout
+    assert previous.startswith("out-")
+    assert previous.endswith("to-stderr\nno-newline")  # the unfinished line is kept as it is
+    assert cluster.superlet("logs", "chatty").stdout.startswith("out-")
+    stamped = cluster.superlet("logs", "chatty", "--previous", "--timestamps", "--tail",
+                               "1").stdout
+    assert stamped.startswith("20") and stamped.endswith("Z no-newline")
+    logs = cluster.root_dir / "logs"
+    (folder,) = [d for d in os.listdir(logs) if d.startswith("default_chatty_")]
+    oldest = min(os.listdir(logs / folder / "app"), key=lambda n: int(n.split(".")[0]))
+    raw = (logs / folder / "app" / oldest).read_text().splitlines()  # a finished attempt
+    assert [line.split(" ", 3)[1:3] for line in raw] == [
+        ["stdout", "F"], ["stderr", "F"], ["stdout", "P"]]
