@@ -4,7 +4,6 @@ pods the agent core runs, through the API server's proxy, on superc and on runc.
 
 from __future__ import annotations
 
-import inspect
 import os
 import select
 import subprocess
@@ -14,8 +13,6 @@ from pathlib import Path
 
 import pytest
 from nodekit import container_status, pod, running, start_cluster, wait
-
-from supernetes.runtime.spawner import SpawnerClient
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,13 +26,6 @@ def cluster(request, tmp_path_factory, busybox_layout):
                             request.param)
     yield cluster
     cluster.close()
-
-
-@pytest.fixture
-def cri_logs(cluster):
-    if cluster.runtime == "superc" and \
-            "log_path" not in inspect.signature(SpawnerClient.create).parameters:
-        pytest.skip("superc's monitor does not write CRI-format logs yet (runtime issue)")
 
 
 def _lines(stream, count: int, timeout: float = 20) -> list[str]:
@@ -82,7 +72,7 @@ def chatty(cluster):
         cluster.delete_pod(name)
 
 
-def test_logs_follow_streams_a_running_pod(cluster, ctl, chatty, cri_logs):
+def test_logs_follow_streams_a_running_pod(cluster, ctl, chatty):
     process = subprocess.Popen([SUPERCTL, "--kubeconfig", str(cluster.kubeconfig), "logs",
                                 "-f", "--tail", "2", "chatty"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -109,7 +99,7 @@ def test_exec_runs_in_the_pod_with_stdin_and_exit_code(cluster, ctl, chatty):
         assert result.stdout.split() == ["chatty", "5"]
 
 
-def test_logs_previous_after_a_crash(cluster, ctl, cri_logs):
+def test_logs_previous_after_a_crash(cluster, ctl):
     cluster.create(pod("crasher", [{"name": "app", "command": [
         "sh", "-c", "echo life started at $(cat /proc/uptime); sleep 0.5; exit 1"]}]))
     try:
