@@ -67,8 +67,7 @@ def _rootfs(template: Path, rootfs: Path) -> None:
 
 class Node:
     def __init__(self, tmp: Path, apiserver, name: str | None = None, *,
-                 template: Path | None = None, stats_interval: float = 10.0,
-                 runtime: str = "superc"):
+                 template: Path | None = None, runtime: str = "superc"):
         self.tmp = Path(tmp)
         self.apiserver = apiserver
         self.name = name or f"node-{uuid.uuid4().hex[:8]}"
@@ -92,8 +91,7 @@ class Node:
             self.view = nodeview.RuntimeNodeView(self.runtime, self.logs_root,
                                                  pods=lambda: self.pods,
                                                  metrics=self.registry)
-            self.stats = stats.StatsProvider(self.view, self.name, str(self.tmp),
-                                             interval=stats_interval)
+            self.stats = stats.StatsProvider(self.view, self.name, str(self.tmp))
             self.server = server.AgentServer(server.ServerConfig(self.name, "127.0.0.1", 0),
                                              self.view, self.tls, self.stats, self.registry)
             self.server.start()

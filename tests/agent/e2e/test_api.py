@@ -113,7 +113,6 @@ def test_logs_previous_after_a_crash(cluster, ctl):
 
 
 def test_top_reads_the_agents_summary(cluster, ctl, chatty):
-    time.sleep(1.5)       # two samples a second apart give a rate
     nodes = ctl(SUPERCTL, "top", "nodes")
     assert nodes.returncode == 0, nodes.stderr
     assert nodes.stdout.splitlines()[1].split()[0] == cluster.node
