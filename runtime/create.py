@@ -89,7 +89,11 @@ class _Builder:
         except CgroupError as exc:
             raise CreateError(f"cgroup for {config.id!r}: {exc}") from exc
 
-        fds, opened = stdio.open_stdio(stdio_spec)
+        try:
+            fds, opened = stdio.open_stdio(stdio_spec)
+        except OSError as exc:
+            raise CreateError(f"container {config.id!r}: stdio: {exc.strerror} "
+                              f"({exc.filename})") from exc
         log_fds: tuple = ()
         if stdio_spec.log:
             # The init writes into pipes the monitor reads (logcopy.py); we close our
@@ -104,6 +108,8 @@ class _Builder:
             try:
                 console_fd = stdio.connect_console_socket(console)
             except OSError as exc:
+                for fd in opened:
+                    os.close(fd)
                 raise CreateError(f"console socket {console}: {exc.strerror}") from exc
             opened.append(console_fd)
         elif isinstance(console, int):

@@ -37,6 +37,8 @@ from . import (
     namespaces,
     nodecerts,
     nodeproxy,
+    serviceaddrs,
+    servicelb,
     views,
 )
 from .config import ServerConfig
@@ -69,6 +71,12 @@ class Server:
         # pods/log, pods/exec and nodes/proxy go to the node's agent.
         self.node_proxy = nodeproxy.NodeProxy(self)
         self.finalizer = namespaces.NamespaceFinalizer(self)
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
+        # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
+        self.service_lb = servicelb.ServiceLB(self)
         # The scheduler and controllers, started in this process once it serves
         # (server.py, from `config.components`).
         self.components: list = []
@@ -91,6 +99,8 @@ class Server:
         namespaces.ensure_built_in(self)
         if self.config.namespace_finalizer:
             self.finalizer.start()
+        self.service_addresses.repair.start()
+        self.service_lb.start()
 
     def start_components(self, kubeconfig_path) -> None:
         for factory in self.config.components:
@@ -98,9 +108,14 @@ class Server:
             self.components.append(component)
             component.start()
 
+    def stop_components(self) -> None:
+        while self.components:
+            self.components.pop().stop()
+
     def stop(self) -> None:
-        for component in reversed(self.components):
-            component.stop()
+        self.stop_components()
+        self.service_lb.stop()
+        self.service_addresses.repair.stop()
         if self.config.namespace_finalizer:
             self.finalizer.stop()
         self.cacher.stop()

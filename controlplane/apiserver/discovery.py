@@ -20,7 +20,7 @@ import platform
 
 from flask import Blueprint, Response, current_app, request
 
-from ..api import registry
+from ..api import openapi, openapi_proto, registry
 from . import codec, errors
 
 KUBE_MAJOR, KUBE_MINOR = "1", "30"
@@ -259,8 +259,6 @@ def ready():
 
 @blueprint.get("/openapi/v2")
 def openapi_v2():
-    from ..api import openapi, openapi_proto
-
     accept = request.headers.get("Accept") or "application/json"
     # kubectl asks only for gnostic's protobuf form of the v2 document.
     if any(kind in accept for kind in openapi_proto.ACCEPTED_TYPES):
@@ -273,8 +271,6 @@ def openapi_v2():
 
 @blueprint.get("/openapi/v3")
 def openapi_v3_index():
-    from ..api import openapi
-
     return _json(_cached("v3", openapi.openapi_v3_index))
 
 
@@ -285,8 +281,6 @@ def openapi_v3(group_version):
         gv = gv[4:]
     elif gv.startswith("apis/"):
         gv = gv[5:]
-    from ..api import openapi
-
     try:
         data = _cached("v3:" + gv, lambda: openapi.openapi_v3(gv))
     except (KeyError, ValueError) as exc:
