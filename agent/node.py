@@ -29,6 +29,7 @@ import ipaddress
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -209,7 +210,8 @@ class NodeAgent:
             self.metrics.pod_sync.observe(time.monotonic() - started)
         if self.pod_by_uid(uid) is None and not self.has_local_state(uid):
             return
-        delay = self.config.sync_frequency
+        # Up to 10 % of jitter, so pods created together do not all resync together.
+        delay = self.config.sync_frequency * random.uniform(1.0, 1.1)
         if due is not None:
             delay = min(max(due - time.time(), 0.0), delay)
         self.queue.add_after(uid, delay)

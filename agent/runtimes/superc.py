@@ -18,7 +18,9 @@ import os
 
 from supernetes.runtime import errors as superc_errors
 from supernetes.runtime.cgroups.base import CgroupError
+from supernetes.runtime.container import process_start_time
 from supernetes.runtime.spawner import SpawnerClient
+from supernetes.runtime.state import EXIT, list_ids
 from supernetes.runtime.stdio import Stdio
 
 from .base import (
@@ -43,6 +45,7 @@ class SupercRuntime(ContainerRuntime):
     def __init__(self, client: SpawnerClient):
         self.client = client
         self._processes: dict[str, dict] = {}  # id -> config.json's process, for exec
+        self._seen: dict[str, tuple] = {}      # id -> (info, init start time) of the last list
 
     @classmethod
     def launch(cls, *, root: str, socket_path: str, cgroup_root: str | None = None
@@ -86,8 +89,32 @@ class SupercRuntime(ContainerRuntime):
     # --- looking -----------------------------------------------------------------------
 
     def list(self) -> list[ContainerInfo]:
-        with _errors(""):
-            return [_info(state) for state in self.client.list()]
+        """Every container; a running one already seen costs a stat and one /proc read.
+
+        The PLEG calls this every second. A full read of a container's state
+        (state.json, exit.json, /proc, the freezer) is kept for what may have
+        changed: a container not seen before, or one whose exit record appeared
+        or whose init (same PID *and* start time) is gone.
+        """
+        root = getattr(self.client, "local", self.client).root
+        found = []
+        seen = {}
+        for container_id in list_ids(root):
+            cached = self._seen.get(container_id)
+            if cached is not None and _still_running(root, container_id, *cached):
+                info = cached[0]
+            else:
+                try:
+                    info = _info(self.client.state(container_id))
+                except superc_errors.ContainerNotFound:
+                    continue  # deleted while we listed
+                except (superc_errors.SupercError, CgroupError, OSError) as exc:
+                    raise ContainerRuntimeError(str(exc)) from exc
+            seen[container_id] = (info, process_start_time(info.pid)
+                                  if info.status == RUNNING and info.pid else None)
+            found.append(info)
+        self._seen = seen
+        return found
 
     def info(self, container_id: str) -> ContainerInfo:
         with _errors(container_id):
@@ -150,6 +177,13 @@ class SupercRuntime(ContainerRuntime):
         self.client.close()
 
 
+def _still_running(root: str, container_id: str, info: ContainerInfo,
+                   started: int | None) -> bool:
+    return (info.status == RUNNING and started is not None
+            and not os.path.exists(os.path.join(root, container_id, EXIT))
+            and process_start_time(info.pid) == started)
+
+
 def _info(state: dict) -> ContainerInfo:
     status = _STATUS.get(state.get("status", ""), EXITED)
     exit_code = state.get("exitCode")
@@ -194,6 +228,7 @@ class LocalSuperc(SupercRuntime):
 
         self.client = Runtime(root=root)
         self._processes = {}
+        self._seen = {}
 
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
              stdout: int | None = None, stderr: int | None = None, tty: bool = False,
