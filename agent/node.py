@@ -186,6 +186,8 @@ class NodeAgent:
             self.terminator.close()
         if self._server is not None:
             self._server.stop()
+        if getattr(self, "networker", None) is not None:
+            self.networker.close()
         if self.runtime is not None:
             self.runtime.close()
         if getattr(self, "client", None) is not None:

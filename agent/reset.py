@@ -65,6 +65,7 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
             for uid in list(ipam.allocations()):
                 networker.detach(uid)
                 done.append(f"network of pod {uid}")
+            networker.close()
 
     sandboxes = Sandboxes(config.run_dir)
     volumes = VolumeManager(config.pods_dir, lambda *_: None, lambda *_: None)
