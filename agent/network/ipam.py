@@ -106,8 +106,9 @@ class HostLocalIPAM:
                     continue
                 with os.fdopen(fd, "w") as f:
                     f.write(owner)
-                    f.flush()
-                    os.fsync(f.fileno())
+                    # No fsync: an allocation only has to outlive the agent, not the
+                    # machine (a reboot takes every pod's namespace with it, and the
+                    # agent reconciles), and syncing under the lock serialises pods.
                 self._write_last(candidate)
                 self._note_owner(owner, candidate)
                 return candidate
