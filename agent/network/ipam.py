@@ -66,6 +66,8 @@ class HostLocalIPAM:
             with open(os.path.join(self.dir, str(address))) as f:
                 if f.read().strip() == owner:
                     return address
+        except FileNotFoundError:
+            return None  # no owner file: no address (reconcile() writes missing ones)
         except (OSError, ValueError):
             pass
         return self._allocations().get(owner)
@@ -131,6 +133,8 @@ class HostLocalIPAM:
                 if owner not in live_owners:
                     os.unlink(os.path.join(self.dir, str(address)))
                     freed.append(address)
+                elif not os.path.exists(os.path.join(self.owners, owner)):
+                    self._note_owner(owner, address)  # an allocation from before owner files
             for owner in os.listdir(self.owners):
                 if owner not in live_owners:
                     self._forget_owner(owner)
