@@ -14,8 +14,9 @@
         6. pod workers: a work queue keyed by pod UID and a few threads calling
            `PodSyncer.sync` (sync.py); the PLEG, the probe manager and the
            terminator all wake pods by putting their UID in that queue
-        7. the node status and Lease loop, housekeeping (orphans, image GC), and
-           the HTTPS API (`server.py`, when present)
+        7. the node status and Lease loop, housekeeping (orphans, image GC), the
+           HTTPS API (`server.py`), the service proxy and the network policy
+           enforcer (`proxy/`, `netpol/`), each when this installation has it
 
 The methods below the lifecycle are the small services the sync, the starter
 and the teardown use (so those modules stay free of wiring); the HTTPS API
@@ -121,6 +122,7 @@ class NodeAgent:
             service_cidr=config.service_cidr, bridge=config.bridge,
             masquerade=config.masquerade))
         self.node_network.ensure()
+        self._start_service_rules()
         self.ipam = HostLocalIPAM(config.ipam_dir, self.pod_cidr)
         self.networker = PodNetworker(self.node_network, self.ipam)
         self.sandboxes = Sandboxes(config.run_dir)
@@ -159,6 +161,22 @@ class NodeAgent:
         log.info("superlet %s running: runtime %s, pod CIDR %s, node IP %s",
                  config.node_name, self.runtime.name, self.pod_cidr, self.node_ip)
 
+    def _start_service_rules(self) -> None:
+        """kube-proxy's and the policy enforcer's jobs, when this installation has them."""
+        self.proxy = self.policies = None
+        try:
+            from .netpol import PolicyConfig, PolicyEnforcer
+            from .proxy import ProxyConfig, ServiceProxy
+        except ImportError:
+            return
+        config = self.config
+        self.proxy = ServiceProxy(self.client, ProxyConfig(
+            node_name=config.node_name, cluster_cidr=config.cluster_cidr,
+            service_cidr=config.service_cidr, bridge=config.bridge))
+        self.proxy.start()
+        self.policies = PolicyEnforcer(self.client, PolicyConfig(node_name=config.node_name))
+        self.policies.start()
+
     def _start_server(self) -> None:
         try:
             from .server import start_server  # the agent's HTTPS API (another branch)
@@ -178,7 +196,7 @@ class NodeAgent:
             self.queue.shutdown()
         for thread in self._threads:
             thread.join(timeout=10)
-        for part in ("pleg", "status", "probes", "recorder"):
+        for part in ("pleg", "status", "probes", "recorder", "proxy", "policies"):
             component = getattr(self, part, None)
             if component is not None:
                 component.stop()
