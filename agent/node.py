@@ -108,6 +108,10 @@ class NodeAgent:
         cap = nodeinfo.capacity(config.root_dir, config.max_pods)
         self.node_memory = int(cap["memory"].removesuffix("Ki")) * 1024
         self.allocatable = nodeinfo.allocatable(cap)
+        self.oom_score_floor = nodeinfo.oom_score_floor()
+        if self.oom_score_floor > -1000:
+            log.warning("no CAP_SYS_RESOURCE: container OOM scores stay at or above %d",
+                        self.oom_score_floor)
         self.images = ImageManager(ImageService(config.images_dir,
                                                 insecure_registries=config.insecure_registries,
                                                 progress=False), config.image_backoff)
