@@ -13,8 +13,9 @@ in the state root.
 
 from __future__ import annotations
 
-import json
 import os
+import select
+import signal
 
 from supernetes.runtime import errors as superc_errors
 from supernetes.runtime.cgroups.base import CgroupError
@@ -44,7 +45,6 @@ class SupercRuntime(ContainerRuntime):
 
     def __init__(self, client: SpawnerClient):
         self.client = client
-        self._processes: dict[str, dict] = {}  # id -> config.json's process, for exec
         self._seen: dict[str, tuple] = {}      # id -> (info, init start time) of the last list
 
     @classmethod
@@ -82,7 +82,6 @@ class SupercRuntime(ContainerRuntime):
                     raise
 
     def delete(self, container_id: str, force: bool = False) -> None:
-        self._processes.pop(container_id, None)
         with _errors(container_id):
             self.client.delete(container_id, force=force)
 
@@ -129,20 +128,28 @@ class SupercRuntime(ContainerRuntime):
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
              stdout: int | None = None, stderr: int | None = None, tty: bool = False,
              env: list[str] | None = None, timeout: float | None = None) -> int:
-        process = dict(self._process_of(container_id))
-        process["args"] = list(argv)
-        process["terminal"] = tty
-        if env:
-            process["env"] = list(process.get("env") or []) + list(env)
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        """Run argv inside; its exit code. Past `timeout` it is SIGKILLed (137), as the
+        kubelet ends an exec probe that overruns its timeoutSeconds."""
+        handle = self.exec_stream(container_id, argv, stdin=stdin, stdout=stdout,
+                                  stderr=stderr, tty=tty, env=env)
         try:
-            stdio = Stdio(stdin=null if stdin is None else stdin,
-                          stdout=null if stdout is None else stdout,
-                          stderr=null if stderr is None else stderr)
+            pidfd = os.pidfd_open(handle.pid)  # a PID reused after the exit is never hit
+        except ProcessLookupError:
+            pidfd = None
+        try:
+            ready, _, _ = select.select([handle], [], [], timeout)
+            if not ready and pidfd is not None:
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             with _errors(container_id):
-                return int(self.client.exec(container_id, process, stdio=stdio, wait=True))
+                return int(handle.exit_code())
         finally:
-            os.close(null)
+            if pidfd is not None:
+                os.close(pidfd)
+            if handle.console is not None:
+                os.close(handle.console)
 
     def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
                     stdout: int | None = None, stderr: int | None = None, tty: bool = False,
@@ -159,19 +166,6 @@ class SupercRuntime(ContainerRuntime):
                                                env=env)
         finally:
             os.close(null)
-
-    def _process_of(self, container_id: str) -> dict:
-        process = self._processes.get(container_id)
-        if process is None:
-            bundle = self.info(container_id).bundle
-            try:
-                with open(os.path.join(bundle, "config.json")) as f:
-                    process = json.load(f)["process"]
-            except (OSError, ValueError, KeyError) as exc:
-                raise ContainerRuntimeError(f"container {container_id}: cannot read its "
-                                            f"bundle's process: {exc}") from exc
-            self._processes[container_id] = process
-        return process
 
     def close(self) -> None:
         self.client.close()
@@ -227,7 +221,6 @@ class LocalSuperc(SupercRuntime):
         from supernetes.runtime.api import Runtime
 
         self.client = Runtime(root=root)
-        self._processes = {}
         self._seen = {}
 
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,

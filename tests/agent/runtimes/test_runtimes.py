@@ -139,3 +139,12 @@ def test_containers_outlive_the_driver_and_a_new_one_sees_them(env):
         again.delete("long", force=True)
     finally:
         again.close()
+
+
+def test_an_exec_past_its_timeout_is_killed_and_reports_137(env):
+    create(env, "c3", ["sleep", "60"])
+    env.start("c3")
+    started = time.monotonic()
+    assert env.exec("c3", ["sleep", "30"], timeout=0.5) == 137
+    assert time.monotonic() - started < 5
+    assert env.exec("c3", ["true"], timeout=5) == 0
