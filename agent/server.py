@@ -130,15 +130,11 @@ class AgentServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="agent-api",
                                         kwargs={"poll_interval": 0.2}, daemon=True)
         self._thread.start()
-        if self.stats is not None:
-            self.stats.start()
         log.info("agent API serving on https://%s:%d", self.config.bind, self.port)
 
     def stop(self) -> None:
         if self._httpd is None:
             return
-        if self.stats is not None:
-            self.stats.stop()
         self.stopping.set()
         self._httpd.shutdown()
         self._httpd.close_connections()

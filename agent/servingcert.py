@@ -12,7 +12,10 @@ the node's addresses and host names as SANs. The API server, dialling the
 agent, checks both the CA and that CN, as Kubernetes does with
 `--kubelet-certificate-authority`. The certificate, key and CA stay in
 `pki_dir` and are reused while valid for 30 more days, so a restarted agent
-serves even when the API server is down.
+serves even when the API server is down. What a restart needs to know of the
+certificate (its name, SANs, expiry) is kept beside it in `serving.json`, so
+`cryptography` (some 9 MiB of the agent's memory) is loaded only on the start
+that asks for a new certificate.
 
 Callers authenticate with a client certificate signed by the same cluster CA
 whose organisation is `system:masters` (the API server's kubelet-client
@@ -24,22 +27,18 @@ the node may read it, as root may read the kubelet's credentials).
 from __future__ import annotations
 
 import base64
-import datetime
 import ipaddress
+import json
 import os
 import secrets
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from supernetes.controlplane.client import ClientError
 
-RENEW_BEFORE = datetime.timedelta(days=30)
+RENEW_BEFORE = 30 * 86400
 MASTERS = "system:masters"
 
 
@@ -86,24 +85,40 @@ def _admin_token(pki_dir: Path) -> str:
         return token
 
 
-def _still_good(cert_path: Path, node: str, names: set[str]) -> bool:
+def _still_good(facts_path: Path, node: str, names: set[str]) -> bool:
+    """Whether the cached certificate (as `serving.json` describes it) still serves."""
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    except (OSError, ValueError):
+        facts = json.loads(facts_path.read_text())
+        return facts["commonName"] == node_common_name(node) and \
+            names <= set(facts["names"]) and facts["notAfter"] - time.time() > RENEW_BEFORE
+    except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _facts(certificate: bytes) -> dict:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    cert = x509.load_pem_x509_certificate(certificate)
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        present = {str(v) for v in san.get_values_for_type(x509.IPAddress)} | \
-            set(san.get_values_for_type(x509.DNSName))
+        names = sorted({str(v) for v in san.get_values_for_type(x509.IPAddress)} |
+                       set(san.get_values_for_type(x509.DNSName)))
     except x509.ExtensionNotFound:
-        present = set()
-    now = datetime.datetime.now(datetime.UTC)
-    return bool(common) and common[0].value == node_common_name(node) and names <= present \
-        and cert.not_valid_after_utc - now > RENEW_BEFORE
+        names = []
+    return {"commonName": common[0].value if common else "", "names": names,
+            "notAfter": cert.not_valid_after_utc.timestamp()}
 
 
-def make_csr(key, node: str, names: set[str]) -> bytes:
+def make_key_and_csr(node: str, names: set[str]) -> tuple[bytes, bytes]:
+    """A new ECDSA P-256 key and a CSR for it (both PEM)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
     entries = []
     for name in sorted(names):
         try:
@@ -116,7 +131,9 @@ def make_csr(key, node: str, names: set[str]) -> bytes:
                x509.NameAttribute(NameOID.COMMON_NAME, node_common_name(node))]))
            .add_extension(x509.SubjectAlternativeName(entries), critical=False)
            .sign(key, hashes.SHA256()))
-    return csr.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem, csr.public_bytes(serialization.Encoding.PEM)
 
 
 def ensure_serving_tls(client, node: str, pki_dir, addresses=(), hostnames=()) -> TlsMaterial:
@@ -126,25 +143,26 @@ def ensure_serving_tls(client, node: str, pki_dir, addresses=(), hostnames=()) -
     material = TlsMaterial(pki_dir / "serving.crt", pki_dir / "serving.key",
                            pki_dir / "ca.crt", _admin_token(pki_dir))
     names = {"localhost", "127.0.0.1", *addresses, *hostnames}
-    if _still_good(material.cert, node, names) and material.key.exists() and \
-            material.client_ca.exists():
+    facts_path = pki_dir / "serving.json"
+    if _still_good(facts_path, node, names) and material.cert.exists() and \
+            material.key.exists() and material.client_ca.exists():
         return material
-    key = ec.generate_private_key(ec.SECP256R1())
+    key, csr = make_key_and_csr(node, names)
     try:
         reply = client.request("POST", f"/supernetes/v1/nodes/{node}/servingcertificate",
-                               body={"csr": make_csr(key, node, names).decode()}).json()
+                               body={"csr": csr.decode()}).json()
         certificate = reply["certificate"].encode()
         ca = base64.b64decode(reply["caData"])
+        facts = _facts(certificate)
     except (ClientError, KeyError, TypeError, ValueError) as exc:
         if material.cert.exists() and material.key.exists() and material.client_ca.exists():
             return material            # an older certificate beats no API at all
         raise TlsError(f"the API server did not sign a serving certificate for node "
                        f"{node}: {exc}") from exc
-    _write(material.key, key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()), 0o600)
+    _write(material.key, key, 0o600)
     _write(material.cert, certificate, 0o644)
     _write(material.client_ca, ca, 0o644)
+    _write(facts_path, json.dumps(facts).encode(), 0o644)
     return material
 
 

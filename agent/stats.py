@@ -19,11 +19,15 @@ the node from /proc/stat and /proc/meminfo (the machine, as the kubelet reads th
 root cgroup); a pod's network from /proc/<pid>/net/dev of one of its processes
 (which shows the pod's network namespace without entering it).
 
-A rate needs two readings. `Sampler` keeps a few CPU readings per container,
-taken by a background thread every `interval` (the kubelet's housekeeping,
-10 s) and by each summary; the rate is computed against the newest reading at
-least a second old. A container younger than that gets its average since start.
-Only running containers are reported, as the kubelet does.
+A rate needs two readings. `Sampler` keeps a few CPU readings per container;
+a summary computes the rate against the newest reading at least half a second
+old and at most a minute. When some container (or the node) has none (the first
+request, or none for a minute), the summary reads twice, half a second apart:
+one slower answer now and then instead of a background thread reading every
+cgroup of the node forever (the agent's idle CPU budget is 2% of a core with a
+hundred pods). Scrapers that ask every few seconds, as metrics-server does, get
+rates over their own interval. A container younger than its first reading gets
+its average since start. Only running containers are reported, as the kubelet does.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from collections import deque
 from .logs import format_time, log_files, parse_time
 from .nodeinfo import meminfo
 
-MIN_WINDOW_NS = 1_000_000_000
+MIN_WINDOW_NS = 500_000_000
+MAX_AGE_NS = 60_000_000_000
+SECOND_READING = 0.5
 KEEP = 4
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 NODE = "/"
@@ -91,13 +97,26 @@ class Sampler:
         self._readings: dict[str, deque] = {}
         self._lock = threading.Lock()
 
-    def rate(self, key: str, now_ns: int, usage_ns: int, started_ns: int | None) -> int:
-        """Nanocores between the newest reading >= 1 s old and this one (recorded too)."""
+    def _base(self, key: str, now_ns: int):
+        history = self._readings.get(key) or ()
+        return next((r for r in reversed(history)
+                     if MIN_WINDOW_NS <= now_ns - r[0] <= MAX_AGE_NS), None)
+
+    def has_base(self, key: str, now_ns: int) -> bool:
+        with self._lock:
+            return self._base(key, now_ns) is not None
+
+    def record(self, key: str, now_ns: int, usage_ns: int) -> None:
         with self._lock:
             history = self._readings.setdefault(key, deque(maxlen=KEEP))
-            base = next((r for r in reversed(history) if now_ns - r[0] >= MIN_WINDOW_NS), None)
             if not history or now_ns - history[-1][0] >= MIN_WINDOW_NS:
                 history.append((now_ns, usage_ns))
+
+    def rate(self, key: str, now_ns: int, usage_ns: int, started_ns: int | None) -> int:
+        """Nanocores since the base reading (this reading is recorded too)."""
+        with self._lock:
+            base = self._base(key, now_ns)
+        self.record(key, now_ns, usage_ns)
         if base is None:
             if not started_ns or now_ns <= started_ns:
                 return 0
@@ -119,55 +138,46 @@ def _started_ns(stamp: str) -> int | None:
 
 
 class StatsProvider:
-    def __init__(self, view, node_name: str, root_dir: str, interval: float = 10.0) -> None:
+    def __init__(self, view, node_name: str, root_dir: str) -> None:
         self.view = view
         self.node_name = node_name
         self.root_dir = root_dir
-        self.interval = interval
         self.sampler = Sampler()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="stats-sampler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.summary(only_cpu_and_memory=True)
-            except Exception:        # a container vanishing mid-read must not end sampling
-                continue
-
-    # -- the summary ----------------------------------------------------------------------
-
-    def summary(self, only_cpu_and_memory: bool = False) -> dict:
-        pods: dict[tuple, dict] = {}
-        seen = {NODE}
-        objects = {(p["metadata"].get("namespace"), p["metadata"].get("name")): p
-                   for p in self.view.pods() if p.get("metadata")}
+    def _read(self) -> tuple[int, int, list]:
+        """(now, node busy ns, [(ref, Stats)] of the running containers)."""
+        readings = []
         for ref in self.view.containers():
             if not ref.running:
                 continue
             try:
-                stats = self.view.stats(ref)
+                readings.append((ref, self.view.stats(ref)))
             except Exception:        # stopped and deleted since the listing
                 continue
-            seen.add(ref.id)
+        return time.time_ns(), node_cpu_ns(), readings
+
+    def summary(self, only_cpu_and_memory: bool = False) -> dict:
+        now, busy, readings = self._read()
+        keys = {NODE, *(ref.id for ref, _ in readings)}
+        if not all(self.sampler.has_base(key, now) for key in keys):
+            self.sampler.record(NODE, now, busy)
+            for ref, stats in readings:
+                self.sampler.record(ref.id, now, stats.cpu_usage_ns)
+            time.sleep(SECOND_READING)
+            now, busy, readings = self._read()
+        self.sampler.keep_only({NODE, *(ref.id for ref, _ in readings)})
+        objects = {(p["metadata"].get("namespace"), p["metadata"].get("name")): p
+                   for p in self.view.pods() if p.get("metadata")}
+        pods: dict[tuple, dict] = {}
+        for ref, stats in readings:
             key = (ref.namespace, ref.pod, ref.pod_uid)
             pod = pods.get(key)
             if pod is None:
                 pod = pods[key] = self._pod_entry(ref, objects.get(key[:2]), only_cpu_and_memory)
-            pod["containers"].append(self._container(ref, stats, only_cpu_and_memory))
-        self.sampler.keep_only(seen)
+            pod["containers"].append(self._container(ref, stats, now, only_cpu_and_memory))
         for pod in pods.values():
             _sum_pod(pod)
-        return {"node": self._node(only_cpu_and_memory), "pods": list(pods.values())}
+        return {"node": self._node(now, busy, only_cpu_and_memory), "pods": list(pods.values())}
 
     def _pod_entry(self, ref, pod_obj: dict | None, only_cpu_and_memory: bool) -> dict:
         start = ((pod_obj or {}).get("status") or {}).get("startTime") or ref.created
@@ -179,8 +189,7 @@ class StatsProvider:
                 entry["network"] = network
         return entry
 
-    def _container(self, ref, stats, only_cpu_and_memory: bool) -> dict:
-        now = time.time_ns()
+    def _container(self, ref, stats, now: int, only_cpu_and_memory: bool) -> dict:
         usage = stats.cpu_usage_ns
         working = max(0, stats.memory_usage - stats.extra.get("memory_inactive_file", 0))
         memory = {"time": format_time(now), "usageBytes": stats.memory_usage,
@@ -205,9 +214,7 @@ class StatsProvider:
             entry["logs"] = {"time": format_time(now), "usedBytes": used}
         return entry
 
-    def _node(self, only_cpu_and_memory: bool) -> dict:
-        now = time.time_ns()
-        busy = node_cpu_ns()
+    def _node(self, now: int, busy: int, only_cpu_and_memory: bool) -> dict:
         booted = boot_time()
         info = meminfo()
         total, available = info.get("MemTotal", 0), info.get("MemAvailable", 0)

@@ -32,6 +32,12 @@ def _add_server(subparsers) -> None:
                              "(default: %(default)s)")
     server.add_argument("--bookmark-interval", type=float, default=60.0,
                         help="seconds between watch bookmarks (default: %(default)s)")
+    server.add_argument("--service-cidr", default="10.96.0.0/12", type=_service_cidr,
+                        help="the range ClusterIPs are allocated from; its first address is "
+                             "the `kubernetes` Service's (default: %(default)s)")
+    server.add_argument("--service-node-port-range", default="30000-32767",
+                        type=_node_port_range,
+                        help="the range NodePorts are allocated from (default: %(default)s)")
     server.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
     server.add_argument("--access-log", action="store_true", help="log every request")
@@ -54,12 +60,27 @@ def _add_server(subparsers) -> None:
     server.set_defaults(func=_run_server)
 
 
+def _service_cidr(text: str) -> str:
+    from .controlplane.apiserver.allocator import IPRange
+    try:
+        return str(IPRange(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _node_port_range(text: str) -> str:
+    from .controlplane.apiserver.allocator import PortRange
+    try:
+        return str(PortRange(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _run_server(args) -> int:
     from pathlib import Path
 
     from . import embedded
-    from .controlplane.apiserver import ServerConfig, run
-    from .controlplane.apiserver.server import ServeError
+    from .controlplane.apiserver import ServeError, ServerConfig, run
     from .controlplane.controllers import ControllerError, ControllerManagerConfig
 
     try:
@@ -75,6 +96,8 @@ def _run_server(args) -> int:
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
                           threads=args.threads, bookmark_interval=args.bookmark_interval,
+                          service_cidr=args.service_cidr,
+                          node_port_range=args.service_node_port_range,
                           log_level=args.log_level,
                           access_log=args.access_log,
                           default_not_ready_toleration_seconds=(

@@ -32,7 +32,7 @@ class Component:
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self, timeout: float = 8.0) -> None:
+    def stop(self, timeout: float = 4.0) -> None:
         self.stopped.set()
         self.thread.join(timeout)
 

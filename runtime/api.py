@@ -105,7 +105,7 @@ class Runtime:
             if not detach:
                 self._force_delete(container_id)
             raise
-        destroy.delete(self.container(container_id))
+        destroy.delete(container)
         return code if code >= 0 else 128 - code
 
     def _force_delete(self, container_id: str) -> None:

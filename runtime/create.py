@@ -77,10 +77,11 @@ class _Builder:
     def build(self, cgroup_root: str | None, stdio_spec: stdio.Stdio, pid_file: str | None,
               console: str | int | None) -> Container:
         config, sd = self.config, self.sd
-        sd.write_state(self.data)
         try:
             self.manager = cgroup_link.new_manager(config, cgroup_root)
             self.manager.create()
+            # Saved right away: `delete -f` of a container stuck in "creating" (its
+            # creator killed) finds the cgroup to remove.
             self.data["cgroup_paths"] = self.manager.paths()
             self.data["cgroup_parents"] = self.manager.parents()
             sd.write_state(self.data)
@@ -88,7 +89,11 @@ class _Builder:
         except CgroupError as exc:
             raise CreateError(f"cgroup for {config.id!r}: {exc}") from exc
 
-        fds, opened = stdio.open_stdio(stdio_spec)
+        try:
+            fds, opened = stdio.open_stdio(stdio_spec)
+        except OSError as exc:
+            raise CreateError(f"container {config.id!r}: stdio: {exc.strerror} "
+                              f"({exc.filename})") from exc
         log_fds: tuple = ()
         if stdio_spec.log:
             # The init writes into pipes the monitor reads (logcopy.py); we close our
@@ -103,6 +108,8 @@ class _Builder:
             try:
                 console_fd = stdio.connect_console_socket(console)
             except OSError as exc:
+                for fd in opened:
+                    os.close(fd)
                 raise CreateError(f"console socket {console}: {exc.strerror}") from exc
             opened.append(console_fd)
         elif isinstance(console, int):
@@ -126,7 +133,9 @@ class _Builder:
         finally:
             ours.close()
 
-        self.data.update(status=CREATED, pid=self.init_pid,
+        own_pidns = any(ns.kind == linux.CLONE_NEWPID and ns.path is None
+                        for ns in config.namespaces)
+        self.data.update(status=CREATED, pid=self.init_pid, own_pid_namespace=own_pidns,
                          pid_start=process_start_time(self.init_pid),
                          monitor_pid=self.monitor_pid,
                          monitor_start=process_start_time(self.monitor_pid),

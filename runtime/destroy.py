@@ -35,8 +35,11 @@ def delete(container: Container, force: bool = False) -> list[str]:
         status = container.require("delete -f" if force else "delete")
         manager = cgroup_link.load(container.data)
         # A stopped container may still have processes: those it left behind when it
-        # shares the host's PID namespace. They go with it, as in runc.
-        if status != STOPPED or force or (manager is not None and manager.pids()):
+        # shares the host's PID namespace. They go with it, as in runc. (In a PID
+        # namespace of its own, the kernel killed them all before its init's exit
+        # could be reaped.)
+        if status != STOPPED or force or (not container.data.get("own_pid_namespace")
+                                          and manager is not None and manager.pids()):
             _kill_all(container, manager)
         _wait_for_monitor(container)
         if manager is not None:
@@ -54,7 +57,11 @@ def delete(container: Container, force: bool = False) -> list[str]:
 def _kill_all(container: Container, manager: object) -> None:
     if manager is not None:
         try:
-            manager.kill(9)  # freezes, kills, thaws: a paused container dies too
+            manager.kill(9)
+            # A frozen process cannot act on its SIGKILL: a paused container must be
+            # thawed to die (the driver's kill leaves a paused cgroup as it found it).
+            if manager.frozen():
+                manager.thaw()
         except CgroupError:
             pass  # fall back to the init alone
     if container.init_alive():

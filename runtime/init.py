@@ -58,6 +58,8 @@ def run(launch: Launch) -> None:
             slave = _console(config, launch.console_fd)
 
         if config.hooks.create_runtime or config.hooks.prestart:
+            stage = "joining the cgroup"
+            nsexec.wait_for_cgroup(launch)  # hooks see the container in its cgroup
             channel.send(hooks=True)
             reply = channel.recv()
             if not reply or not reply.get("ok"):
@@ -84,6 +86,8 @@ def run(launch: Launch) -> None:
         stage = "setting up the process"
         env = process_env(config.process)
         path = prepare_process(config.process, env)
+        stage = "joining the cgroup"
+        nsexec.wait_for_cgroup(launch)  # "ready" means every limit applies
         channel.send(ready=True)
         channel.close()
     except BaseException as exc:  # a forked child reports and exits, never unwinds

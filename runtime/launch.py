@@ -36,6 +36,7 @@ class Launch(Record):
     console_fd: int | None = None  # unix socket the pty master is sent over
     fifo_path: str = ""
     report_fd: int = -1  # nsexec child -> monitor: the init's PID (write end), if any
+    cgroup_ready_fd: int = -1  # monitor -> init: "1" once the init is in its cgroup
     log: object = None  # a logcopy.CriLog spec (path, sizes) when the monitor writes a log
     log_fds: tuple = ()  # the read ends of the init's stdout and stderr pipes
 

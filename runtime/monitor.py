@@ -63,10 +63,26 @@ def _start_init(launch: Launch) -> int | None:
             return _via_nsexec_child(launch, lock)
         close_fds_except(launch.keep_fds() | {lock})
         nsexec.enter_for_children(launch.config)
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        launch.cgroup_ready_fd = ready_r
         init_pid = linux.fork("init, PID 1 of the container")
         if init_pid == 0:
+            os.close(ready_w)
             init.run(launch)
+        os.close(ready_r)
         launch.channel.send(pid=init_pid)
+        # Moving a process into a v1 cgroup makes the kernel wait for an RCU grace
+        # period (cgroup_threadgroup_rwsem; several milliseconds, the largest single
+        # cost of a container start, runc's too). We move the init from out here
+        # while it builds its namespaces and mounts, instead of it waiting first;
+        # it waits for our "1" only before it could need the cgroup.
+        try:
+            launch.manager.add(init_pid)
+        except BaseException:
+            os.write(ready_w, b"0")
+            raise
+        os.write(ready_w, b"1")
+        os.close(ready_w)
     except BaseException as exc:  # tell the caller, who undoes the rest
         launch.channel.send(error=f"starting the container: {describe(exc)}")
         return None

@@ -54,11 +54,15 @@ def enter_for_children(config: Config) -> None:
 
 
 def enter(launch: Launch, kinds: int) -> None:
-    """Join the cgroup, then join and create the namespaces among `kinds`."""
+    """Join the cgroup, then join and create the namespaces among `kinds`.
+
+    In the init (no new user namespace) the monitor moves us into the cgroup
+    meanwhile (see monitor.py); we only wait for that before a cgroup namespace is
+    made, which must have the container's cgroup as its root.
+    """
     config = launch.config
-    # In the init this writes "1": cgroup.procs takes PIDs as the writer's PID
-    # namespace numbers them, so that is exactly us.
-    launch.manager.add(os.getpid())
+    if launch.cgroup_ready_fd < 0:
+        launch.manager.add(os.getpid())
     join_namespaces([(ns.kind, ns.path) for ns in config.namespaces
                      if ns.path and ns.kind & kinds])
     new = _new_kinds(config) & kinds
@@ -74,8 +78,24 @@ def enter(launch: Launch, kinds: int) -> None:
         linux.setresgid(0)
         linux.setresuid(0)
         new &= ~linux.CLONE_NEWUSER
+    if new & linux.CLONE_NEWCGROUP and launch.cgroup_ready_fd >= 0:
+        if new & ~linux.CLONE_NEWCGROUP:
+            linux.unshare(new & ~linux.CLONE_NEWCGROUP)
+        wait_for_cgroup(launch)
+        new = linux.CLONE_NEWCGROUP
     if new:
         linux.unshare(new)
+
+
+def wait_for_cgroup(launch: Launch) -> None:
+    """Block until the monitor has moved us into the container's cgroup (once)."""
+    if launch.cgroup_ready_fd < 0:
+        return
+    ok = os.read(launch.cgroup_ready_fd, 1)
+    os.close(launch.cgroup_ready_fd)
+    launch.cgroup_ready_fd = -1
+    if ok != b"1":
+        os._exit(1)  # the monitor could not; it tells the caller
 
 
 def join_namespaces(joins: list[tuple[int, str]]) -> None:

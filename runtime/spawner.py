@@ -11,18 +11,14 @@ Protocol: SOCK_SEQPACKET (message boundaries for free), one JSON request per
 message, descriptors (stdio pipes, log files) alongside with SCM_RIGHTS:
 
     {"op": "create", "id": ..., "bundle": ..., "stdio": [S, S, S], "pid_file": ...,
-     "console": null | "/path/to.sock" | "return", "log": null | [path, max size, files]}
+     "console": null | "/path/to.sock" | "return"}
         S is null (inherit the spawner's), {"fd": i} (the i-th passed descriptor)
         or {"path": p}; "return" sends the pty master back with the reply
     {"op": "run", ...same...}          reply when the container has exited: its code
     {"op": "start" | "delete", "id": ..., "force": bool}
-    {"op": "exec", "id": ..., "process": {OCI process}, "stdio": [...], "wait": bool}
-    {"op": "exec", "id": ..., "args": [...], "tty": bool, "env": [...], "stdio": [...],
-     "stream": true}
-        a streamed exec (the agent's exec API): the process is config.json's with these
-        overrides; a first reply {"result": {"pid"}} comes as soon as it runs (with the
-        pty master alongside when "tty"), the final one {"result": exit code} on the
-        same connection when it has exited
+    {"op": "exec", "id": ..., "process": {OCI process}, "stdio": [...], "wait": bool,
+     "console": null | "return"}     not waited: {"pid", "waiter"} (+ the pty master)
+    {"op": "wait", "waiter": pid}     the exit code of an exec that was not waited for
     reply: {"ok": true, "result": ...} or {"ok": false, "error": "...", "type": "ContainerNotFound"}
 
 `run` and a waited `exec` do not block the spawner: their reply is sent when the
@@ -48,7 +44,7 @@ from . import config as _config
 from . import errors, security, spec
 from .api import Runtime
 from .cgroups.base import CgroupError
-from .stdio import Stdio, console_pair, recv_master, set_winsize
+from .stdio import Stdio, console_pair, recv_master
 
 _MAX_MESSAGE = 1 << 16
 _MAX_FDS = 8
@@ -113,22 +109,19 @@ class SpawnerClient:
         return self._call({"op": "delete", "id": container_id, "force": force})
 
     def exec(self, container_id: str, process: dict, *, stdio: Stdio | None = None,
-             wait: bool = True) -> int | dict:
-        """Run an OCI `process` in the container: its exit code, or {"pid"} if not waited."""
-        return self._call({"op": "exec", "id": container_id, "process": process,
-                           "wait": wait}, stdio)
+             wait: bool = True, console: str | None = None) -> int | dict:
+        """Run an OCI `process` in the container.
 
-    def exec_stream(self, container_id: str, args: list[str], *, stdio: Stdio | None = None,
-                    tty: bool = False, env: list[str] | None = None) -> ExecStream:
-        """Start `args` in the container and return at once (see `ExecStream`)."""
-        sock = self._send({"op": "exec", "id": container_id, "args": list(args), "tty": tty,
-                           "env": list(env or ()), "stream": True}, stdio)
-        try:
-            started, fds = _read_reply(sock)
-        except BaseException:
-            sock.close()
-            raise
-        return ExecStream(sock, started["pid"], fds[0] if fds else None)
+        Waited: its exit code. Not waited: {"pid", "waiter"}, and `wait_exec(waiter)`
+        gives the exit code later. With a terminal, `console="return"` (not waited)
+        adds the pty master: {"result": {...}, "console": fd} (kubectl exec -it).
+        """
+        return self._call({"op": "exec", "id": container_id, "process": process,
+                           "wait": wait, "console": console}, stdio)
+
+    def wait_exec(self, waiter: int) -> int:
+        """The exit code of an exec started with wait=False (blocks until it exits)."""
+        return self._call({"op": "wait", "waiter": waiter})
 
     # --- local: no fork ----------------------------------------------------------------------
 
@@ -161,87 +154,33 @@ class SpawnerClient:
         return self.local.stats(container_id)
 
     def _call(self, request: dict, stdio: Stdio | None = None) -> object:
-        sock = self._send(request, stdio)
-        try:
-            result, got = _read_reply(sock)
-        finally:
-            sock.close()
-        if got:
-            return {"result": result, "console": got[0]}
-        return result
-
-    def _send(self, request: dict, stdio: Stdio | None) -> socket.socket:
-        """Connect and send one request; the connected socket, for the reply."""
         request = dict(request)
         fds: list[int] = []
         if stdio is not None:
             request["stdio"] = [_encode_stdio(s, fds) for s in (stdio.stdin, stdio.stdout,
                                                                stdio.stderr)]
-            if stdio.log:
-                request["log"] = [stdio.log, stdio.log_max_size, stdio.log_max_files]
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            sock.connect(self.socket_path)
-            socket.send_fds(sock, [json.dumps(request).encode()], fds)
-        except OSError as exc:
-            sock.close()
-            raise errors.SpawnerError(f"spawner at {self.socket_path}: "
-                                      f"{exc.strerror or exc}") from exc
-        return sock
-
-
-class ExecStream:
-    """A process started by `SpawnerClient.exec_stream`, still running.
-
-    `pid` is the process as the host sees it, `console` the pty master (with a
-    terminal; the caller owns and closes it). The spawner's reply socket becomes
-    readable when the process has exited, so `fileno()` goes into the caller's
-    select loop; `exit_code()` then reads the code (blocking until the exit).
-    """
-
-    def __init__(self, sock: socket.socket, pid: int, console: int | None) -> None:
-        self.sock = sock
-        self.pid = pid
-        self.console = console
-        self._code: int | None = None
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def resize(self, rows: int, cols: int) -> None:
-        if self.console is not None:
-            set_winsize(self.console, rows, cols)
-
-    def exit_code(self) -> int:
-        if self._code is None:
             try:
-                self._code, _ = _read_reply(self.sock)
-            finally:
-                self.sock.close()
-        return self._code
-
-    def close(self) -> None:
-        """Stop listening for the exit (the process runs on); the console stays open."""
-        self.sock.close()
-
-
-def _read_reply(sock: socket.socket) -> tuple[object, list[int]]:
-    """One reply of the spawner: (result, descriptors); its error raised with its type."""
-    try:
-        data, got, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
-    except OSError as exc:
-        raise errors.SpawnerError(f"spawner: {exc.strerror or exc}") from exc
-    if not data:
-        raise errors.SpawnerError("the spawner closed the connection without a reply")
-    reply = json.loads(data)
-    if not reply.get("ok"):
-        for fd in got:
-            os.close(fd)
-        cls = getattr(errors, reply.get("type", ""), None)
-        if not (isinstance(cls, type) and issubclass(cls, errors.SupercError)):
-            cls = errors.SpawnerError
-        raise cls(reply.get("error", "spawner failure"))
-    return reply.get("result"), got
+                sock.connect(self.socket_path)
+                socket.send_fds(sock, [json.dumps(request).encode()], fds)
+                data, got, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
+            except OSError as exc:
+                raise errors.SpawnerError(f"spawner at {self.socket_path}: "
+                                          f"{exc.strerror or exc}") from exc
+        finally:
+            sock.close()
+        if not data:
+            raise errors.SpawnerError("the spawner closed the connection without a reply")
+        reply = json.loads(data)
+        if not reply.get("ok"):
+            cls = getattr(errors, reply.get("type", ""), None)
+            if not (isinstance(cls, type) and issubclass(cls, errors.SupercError)):
+                cls = errors.SpawnerError
+            raise cls(reply.get("error", "spawner failure"))
+        if got:
+            return {"result": reply.get("result"), "console": got[0]}
+        return reply.get("result")
 
 
 def _lifecycle(op: str, container_id: str, bundle: str, pid_file: str | None,
@@ -265,6 +204,7 @@ class _Server:
     def __init__(self, path: str, runtime: Runtime) -> None:
         self.runtime = runtime
         self.waiters: dict[int, object] = {}  # child pid -> callback(wait status)
+        self.unclaimed: dict[int, int | None] = {}  # exec waiter -> its status, once known
         self.selector = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         if os.path.exists(path):
@@ -320,10 +260,6 @@ class _Server:
             _reply(conn, result="pong")
         elif op in ("create", "run"):
             stdio = _decode_stdio(req.get("stdio"), fds)
-            if req.get("log"):
-                path, max_size, max_files = req["log"]
-                stdio = Stdio(stdin=stdio.stdin if stdio else None, log=path,
-                              log_max_size=max_size, log_max_files=max_files)
             console, proxy = req.get("console"), None
             if console == "return":
                 proxy, console = console_pair()
@@ -349,40 +285,36 @@ class _Server:
             _reply(conn, result=rt.start(req["id"]))
         elif op == "delete":
             _reply(conn, result=rt.delete(req["id"], force=bool(req.get("force"))))
-        elif op == "exec" and req.get("stream"):
-            self._exec_stream(conn, req, fds)
         elif op == "exec":
             process = _config.process_from_spec(spec.parse_process(req["process"]))
-            handle = rt.exec(req["id"], process, stdio=_decode_stdio(req.get("stdio"), fds))
+            proxy = console = None
+            if req.get("console") == "return":
+                proxy, console = console_pair()
+            try:
+                handle = rt.exec(req["id"], process, console=console,
+                                 stdio=_decode_stdio(req.get("stdio"), fds))
+            finally:
+                if proxy is not None:
+                    os.close(console)
+            master = recv_master(proxy) if proxy is not None else None
             if not req.get("wait", True):
-                _reply(conn, result={"pid": handle.pid})
+                # The caller collects the exit code later with {"op": "wait"}.
+                self.unclaimed[handle.waiter] = None
+                _reply(conn, result={"pid": handle.pid, "waiter": handle.waiter},
+                       fds=[master] if master is not None else [])
                 return
             self.waiters[handle.waiter] = lambda status: _reply(conn, result=_code(status))
+        elif op == "wait":
+            waiter = int(req["waiter"])
+            if waiter not in self.unclaimed:
+                raise errors.SpawnerError(f"no exec waiter {waiter} to wait for")
+            status = self.unclaimed.pop(waiter)
+            if status is not None:
+                _reply(conn, result=_code(status))
+            else:
+                self.waiters[waiter] = lambda status: _reply(conn, result=_code(status))
         else:
             raise errors.SpawnerError(f"unknown operation {op!r}")
-
-    def _exec_stream(self, conn: socket.socket, req: dict, fds: list[int]) -> None:
-        from . import execute
-
-        container = self.runtime.container(req["id"])
-        process = execute.process_for_exec(container, req.get("args"), env=req.get("env"),
-                                           tty=bool(req.get("tty")))
-        proxy = console = None
-        if process.terminal:
-            proxy, console = console_pair()
-        try:
-            handle = self.runtime.exec(req["id"], process,
-                                       stdio=_decode_stdio(req.get("stdio"), fds),
-                                       console=console)
-            # The waiter sent the master before the process was let go: it is queued.
-            master = recv_master(proxy) if proxy is not None else None
-        finally:
-            if proxy is not None:
-                os.close(console)
-                proxy.close()
-        _send_message(conn, {"ok": True, "result": {"pid": handle.pid}},
-                      [master] if master is not None else [])
-        self.waiters[handle.waiter] = lambda status: _reply(conn, result=_code(status))
 
     def _finish_run(self, conn: socket.socket, container_id: str, status: int) -> None:
         try:
@@ -407,6 +339,8 @@ class _Server:
             callback = self.waiters.pop(pid, None)
             if callback is not None:
                 callback(status)
+            elif pid in self.unclaimed:
+                self.unclaimed[pid] = status  # until someone asks
 
 
 def _code(status: int) -> int:
@@ -430,7 +364,6 @@ def _decode_stdio(items: list | None, fds: list[int]) -> Stdio | None:
 
 def _reply(conn: socket.socket, *, result: object = None, error: BaseException | None = None,
            fds: list[int] | None = None) -> None:
-    """The (last) reply on a connection, which is then closed."""
     if error is None:
         message = {"ok": True, "result": result}
     else:
@@ -438,20 +371,13 @@ def _reply(conn: socket.socket, *, result: object = None, error: BaseException |
         message = {"ok": False, "type": type(error).__name__,
                    "error": str(error) if known else f"{type(error).__name__}: {error}"}
     try:
-        _send_message(conn, message, fds or [])
-    finally:
-        conn.close()
-
-
-def _send_message(conn: socket.socket, message: dict, fds: list[int]) -> None:
-    """One message (the descriptors are ours: closed once sent)."""
-    try:
-        socket.send_fds(conn, [json.dumps(message).encode()], fds)
+        socket.send_fds(conn, [json.dumps(message).encode()], fds or [])
     except OSError:
         pass  # the client went away; the container lives on regardless
     finally:
-        for fd in fds:
+        for fd in fds or []:
             os.close(fd)
+        conn.close()
 
 
 def serve(socket_path: str, root: str, cgroup_root: str | None = None) -> None:

@@ -49,14 +49,19 @@ def open_stdio(stdio: Stdio) -> tuple[list[int | None], list[int]]:
     """Descriptors to become 0, 1, 2 in the child (None: keep), and those we opened."""
     fds: list[int | None] = []
     opened: list[int] = []
-    for i, spec in enumerate((stdio.stdin, stdio.stdout, stdio.stderr)):
-        if isinstance(spec, str):
-            flags = os.O_RDONLY if i == 0 else os.O_WRONLY | os.O_CREAT | os.O_APPEND
-            fd = os.open(spec, flags | os.O_CLOEXEC, 0o640)
-            opened.append(fd)
-            fds.append(fd)
-        else:
-            fds.append(spec)
+    try:
+        for i, spec in enumerate((stdio.stdin, stdio.stdout, stdio.stderr)):
+            if isinstance(spec, str):
+                flags = os.O_RDONLY if i == 0 else os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                fd = os.open(spec, flags | os.O_CLOEXEC, 0o640)
+                opened.append(fd)
+                fds.append(fd)
+            else:
+                fds.append(spec)
+    except OSError:
+        for fd in opened:
+            os.close(fd)
+        raise
     return fds, opened
 
 

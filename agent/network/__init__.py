@@ -13,6 +13,7 @@ The picture on a node whose pod CIDR is 10.244.1.0/24:
     pod.py      one pod's half: the veth pair, its address and default route
     ipam.py     host-local address allocation, persisted on disk, crash-safe
     nft.py      the batched rule writer: whole owned nftables tables, one transaction
+    nfttable.py a table as data, and the diff that changes one version into the next
     netns.py    doing work inside a network namespace without fork()
 
 Everything here runs in the agent's own network namespace (the node's) unless a

@@ -7,6 +7,18 @@ calls it at start and whenever it resyncs. It makes the node look like this:
     node's pod CIDR, e.g. 10.244.1.1/24): the connected route it brings is how the
     node reaches its own pods;
   * `net.ipv4.ip_forward = 1`, so pods reach other nodes and the outside;
+  * `net.bridge.bridge-nf-call-iptables = 1`: packets the bridge switches between
+    two pods pass the node's netfilter hooks too. Without it a Service breaks:
+    pod A reaches pod B through a virtual IP (routed, so DNATed), but B's reply
+    to A, on the same bridge, is switched straight back without conntrack
+    undoing the DNAT, and A drops a reply from an address it never called.
+    (br_netfilter provides the sysctl; it is loaded when missing);
+  * no ICMP redirects from the bridge: a pod's packet for a Service address
+    leaves through the bridge it came in on, so the kernel would tell the pod
+    to send straight to the endpoint (breaking the DNAT) - and that redirect
+    would use up the pod's ICMP allowance, so the "port unreachable" of a
+    Service without endpoints never arrived and the client hung;
+  * `lo` up (a fresh namespace has it down), for what the node sends itself;
   * `unreachable` routes for the whole cluster pod CIDR (10.244.0.0/16) and the
     service CIDR (10.96.0.0/12). They sit below the specific routes (this node's
     /24 on the bridge, other nodes' /24s added by the cross-node routing later),
@@ -24,7 +36,9 @@ calls it at start and whenever it resyncs. It makes the node look like this:
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import subprocess
 from dataclasses import dataclass
 
 from . import netns, nft
@@ -62,9 +76,15 @@ class NodeNetwork:
                 ipr.addr("add", index=bridge, address=str(self.gateway),
                          prefixlen=self.pod_network.prefixlen)
             ipr.link("set", index=bridge, state="up")
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
             for cidr in (c.cluster_cidr, c.service_cidr):
                 self._ensure_unreachable(ipr, cidr)
         netns.write_sysctl(c.netns, "net.ipv4.ip_forward", "1")
+        _load_br_netfilter()
+        netns.write_sysctl(c.netns, "net.bridge.bridge-nf-call-iptables", "1")
+        # A redirect is sent when either setting is on: both off.
+        for scope in ("all", c.bridge):
+            netns.write_sysctl(c.netns, f"net.ipv4.conf.{scope}.send_redirects", "0")
         nft.sync({TABLE: self.rules()}, netns=c.netns, owner=TABLE[1])
 
     def rules(self) -> str:
@@ -106,6 +126,12 @@ class NodeNetwork:
     def _ensure_unreachable(self, ipr, cidr: str) -> None:
         if cidr not in _unreachable_routes(ipr):
             ipr.route("add", dst=cidr, type="unreachable", priority=UNREACHABLE_METRIC)
+
+
+def _load_br_netfilter() -> None:
+    # Built into some kernels, a module in Debian's: the sysctl exists once it is loaded.
+    if not os.path.exists("/proc/sys/net/bridge"):
+        subprocess.run(["modprobe", "br_netfilter"], capture_output=True)
 
 
 def _unreachable_routes(ipr) -> set[str]:

@@ -4,8 +4,9 @@
 held by a bind mount) its interfaces, in this order:
 
   1. an address from host-local IPAM (the same one again if the pod had one);
-  2. a veth pair: `veth<hash of the UID>` stays on the node and joins the bridge,
-     its peer is created directly inside the pod's namespace as `eth0`;
+  2. a veth pair: `veth<hash of the UID>` stays on the node and joins the bridge
+     (in hairpin mode, for a pod that reaches itself through a Service), its
+     peer is created directly inside the pod's namespace as `eth0`;
   3. inside the pod: `lo` up, `eth0` gets the address and comes up, and a
      default route points at the bridge's gateway address.
 
@@ -131,6 +132,10 @@ class PodNetworker:
                 (host,) = ipr.link_lookup(ifname=wanted.host_veth)
                 (bridge,) = ipr.link_lookup(ifname=config.bridge)
                 ipr.link("set", index=host, master=bridge, state="up")
+                # Hairpin: a pod calling its own Service is DNATed back to itself,
+                # and the bridge must send that frame out of the port it came in on
+                # (kubelet's hairpin-veth mode).
+                ipr.brport("set", index=host, mode=1)
         finally:
             os.close(fd)
 

@@ -13,16 +13,18 @@ in the state root.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
+import threading
 
 from supernetes.runtime import errors as superc_errors
 from supernetes.runtime.cgroups.base import CgroupError
 from supernetes.runtime.container import process_start_time
 from supernetes.runtime.spawner import SpawnerClient
 from supernetes.runtime.state import EXIT, list_ids
-from supernetes.runtime.stdio import Stdio
+from supernetes.runtime.stdio import Stdio, set_winsize
 
 from .base import (
     CREATED,
@@ -46,6 +48,7 @@ class SupercRuntime(ContainerRuntime):
     def __init__(self, client: SpawnerClient):
         self.client = client
         self._seen: dict[str, tuple] = {}      # id -> (info, init start time) of the last list
+        self._processes: dict[str, dict] = {}  # id -> config.json's process, for exec
 
     @classmethod
     def launch(cls, *, root: str, socket_path: str, cgroup_root: str | None = None
@@ -146,6 +149,7 @@ class SupercRuntime(ContainerRuntime):
             with _errors(container_id):
                 return int(handle.exit_code())
         finally:
+            handle.close()
             if pidfd is not None:
                 os.close(pidfd)
             if handle.console is not None:
@@ -154,18 +158,39 @@ class SupercRuntime(ContainerRuntime):
     def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
                     stdout: int | None = None, stderr: int | None = None, tty: bool = False,
                     env: list[str] | None = None):
-        """superc's streamed exec: the spawner answers once the process runs, and again
-        (on the same socket, the handle's `fileno()`) when it has exited."""
+        """Start the process without waiting (with a terminal, the spawner hands back its
+        pty master); `_SupercExec` then waits for the exit code in a thread of its own."""
+        process = dict(self._process_of(container_id))
+        process["args"] = list(argv)
+        process["terminal"] = tty
+        if env:
+            process["env"] = list(process.get("env") or []) + list(env)
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
             stdio = Stdio(stdin=null if stdin is None else stdin,
                           stdout=null if stdout is None else stdout,
                           stderr=null if stderr is None else stderr)
             with _errors(container_id):
-                return self.client.exec_stream(container_id, argv, stdio=stdio, tty=tty,
-                                               env=env)
+                reply = self.client.exec(container_id, process, stdio=stdio, wait=False,
+                                         console="return" if tty else None)
         finally:
             os.close(null)
+        started, console = (reply["result"], reply["console"]) if "console" in reply \
+            else (reply, None)
+        return _SupercExec(self.client, started["pid"], started["waiter"], console)
+
+    def _process_of(self, container_id: str) -> dict:
+        process = self._processes.get(container_id)
+        if process is None:
+            bundle = self.info(container_id).bundle
+            try:
+                with open(os.path.join(bundle, "config.json")) as f:
+                    process = json.load(f)["process"]
+            except (OSError, ValueError, KeyError) as exc:
+                raise ContainerRuntimeError(f"container {container_id}: cannot read its "
+                                            f"bundle's process: {exc}") from exc
+            self._processes[container_id] = process
+        return process
 
     def close(self) -> None:
         self.client.close()
@@ -189,6 +214,51 @@ def _info(state: dict) -> ContainerInfo:
         exit_code=exit_code, oom_killed=bool(state.get("oomKilled")),
         unknown_exit=status == EXITED and exit_code is None,
     )
+
+
+class _SupercExec:
+    """A streamed exec on superc: the handle `exec_stream` returns (see base.py).
+
+    The spawner answers "exited, with this code" to a `wait_exec` call that blocks
+    until then; a small thread makes that call and writes the code into a pipe,
+    whose read end is `fileno()`, so the exec session can select on it.
+    """
+
+    def __init__(self, client, pid: int, waiter: int, console: int | None):
+        self.pid = pid
+        self.console = console
+        self._code: int | None = None
+        self._read, self._write = os.pipe2(os.O_CLOEXEC)
+        self._thread = threading.Thread(target=self._wait, args=(client, waiter),
+                                        name=f"exec-wait-{pid}", daemon=True)
+        self._thread.start()
+
+    def _wait(self, client, waiter: int) -> None:
+        try:
+            code = int(client.wait_exec(waiter))
+        except (superc_errors.SupercError, OSError, ValueError):
+            code = 255
+        os.write(self._write, str(code).encode())
+        os.close(self._write)
+
+    def fileno(self) -> int:
+        return self._read
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.console is not None:
+            set_winsize(self.console, rows, cols)
+
+    def exit_code(self) -> int:
+        if self._code is None:
+            self._thread.join()
+            self._code = int(os.read(self._read, 16) or b"255")
+        return self._code
+
+    def close(self) -> None:
+        """Stop listening (the waiting thread finishes on its own when the process exits)."""
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1
 
 
 class _errors:
@@ -222,6 +292,7 @@ class LocalSuperc(SupercRuntime):
 
         self.client = Runtime(root=root)
         self._seen = {}
+        self._processes = {}
 
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
              stdout: int | None = None, stderr: int | None = None, tty: bool = False,

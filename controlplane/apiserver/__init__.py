@@ -25,7 +25,7 @@ errors.py), which the app turns into a Kubernetes `Status`.
 """
 
 from .app import create_app
-from .config import ServerConfig
+from .config import ServeError, ServerConfig
 
 
 def run(config: ServerConfig) -> None:
@@ -35,4 +35,4 @@ def run(config: ServerConfig) -> None:
     _run(config)
 
 
-__all__ = ["ServerConfig", "create_app", "run"]
+__all__ = ["ServeError", "ServerConfig", "create_app", "run"]

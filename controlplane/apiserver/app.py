@@ -8,6 +8,7 @@ configuration; there is no module-level state. Routes:
     /supernetes/v1/join                  join.py (blueprint): bootstrap token -> node token
     /supernetes/v1/nodes/{n}/servingcertificate   nodecerts.py: the agent's certificate
     /api/v1/nodes/{n}/proxy/{path}       nodeproxy.py (blueprint): to the node's agent
+    /apis/metrics.k8s.io/v1beta1/...     metricsapi.py (blueprint): `kubectl top`
     /api/v1/..., /apis/{g}/{v}/...       views.resource_view, one view for every type
 
 Authentication runs before every request except the public health and version
@@ -26,7 +27,20 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, join, namespaces, nodecerts, nodeproxy, views
+from . import (
+    auth,
+    codec,
+    discovery,
+    errors,
+    join,
+    metricsapi,
+    namespaces,
+    nodecerts,
+    nodeproxy,
+    serviceaddrs,
+    servicelb,
+    views,
+)
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -50,11 +64,19 @@ class Server:
         self.authenticator = auth.Authenticator(self.tokens, store)
         address = (config.advertise_addresses[0] if config.advertise_addresses
                    else "127.0.0.1")
-        self.discovery = discovery.Discovery(f"{address}:{config.port}")
+        self.discovery = discovery.Discovery(
+            f"{address}:{config.port}",
+            extra=((metricsapi.GROUP, metricsapi.VERSION, metricsapi.RESOURCES),))
         self.openapi_cache: dict[str, bytes] = {}
         # pods/log, pods/exec and nodes/proxy go to the node's agent.
         self.node_proxy = nodeproxy.NodeProxy(self)
         self.finalizer = namespaces.NamespaceFinalizer(self)
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
+        # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
+        self.service_lb = servicelb.ServiceLB(self)
         # The scheduler and controllers, started in this process once it serves
         # (server.py, from `config.components`).
         self.components: list = []
@@ -77,6 +99,8 @@ class Server:
         namespaces.ensure_built_in(self)
         if self.config.namespace_finalizer:
             self.finalizer.start()
+        self.service_addresses.repair.start()
+        self.service_lb.start()
 
     def start_components(self, kubeconfig_path) -> None:
         for factory in self.config.components:
@@ -84,9 +108,14 @@ class Server:
             self.components.append(component)
             component.start()
 
+    def stop_components(self) -> None:
+        while self.components:
+            self.components.pop().stop()
+
     def stop(self) -> None:
-        for component in reversed(self.components):
-            component.stop()
+        self.stop_components()
+        self.service_lb.stop()
+        self.service_addresses.repair.stop()
         if self.config.namespace_finalizer:
             self.finalizer.stop()
         self.cacher.stop()
@@ -138,6 +167,7 @@ def create_app(config: ServerConfig, store, *, start: bool = True) -> Flask:
     app.register_blueprint(join.blueprint)
     app.register_blueprint(nodecerts.blueprint)
     app.register_blueprint(nodeproxy.blueprint)
+    app.register_blueprint(metricsapi.blueprint)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app.add_url_rule("/api/<version>/<path:rest>", "core", views.resource_view,
                      methods=methods)

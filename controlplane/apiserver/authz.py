@@ -15,7 +15,8 @@ Roles (see `auth.py` for how a user gets one):
                - configmaps, secrets, persistentvolumeclaims, serviceaccounts: get
                  (or list/watch pinned to one name with fieldSelector
                  metadata.name=...) only those a pod bound to it refers to
-               - services, endpoints, endpointslices, namespaces: read
+               - services, endpoints, endpointslices, namespaces, networkpolicies:
+                 read (the node's service proxy and network-policy enforcer)
                - events: create, update, patch
     bootstrap  nothing but the join endpoint
 
@@ -25,15 +26,18 @@ read from the watch cache, so this check costs no store round trip.
 
 from __future__ import annotations
 
-from . import errors
+from ..api import registry
+from . import errors, objects
 
 READ = frozenset({"get", "list", "watch"})
 # Subresources that run something in a container: authorised as `create`.
 CONNECT = frozenset({"exec", "attach", "portforward"})
 _NOT_VIEWABLE = CONNECT | {"proxy"}
 NODE_LEASE_NAMESPACE = "kube-node-lease"
+# What each node's service proxy and network-policy enforcer watch.
 _NODE_READABLE = {("", "services"), ("", "endpoints"), ("", "namespaces"),
-                  ("discovery.k8s.io", "endpointslices")}
+                  ("discovery.k8s.io", "endpointslices"),
+                  ("networking.k8s.io", "networkpolicies")}
 _POD_REFERENCED = {("", "configmaps"), ("", "secrets"), ("", "persistentvolumeclaims"),
                    ("", "serviceaccounts")}
 
@@ -94,17 +98,12 @@ def _node_allows(server, node: str, verb: str, rt, namespace, name, sub, pinned)
 
 
 def _pod_node(server, namespace: str, name: str) -> str | None:
-    from ..api import registry
-    from . import objects
-
     rt = registry.lookup("", "v1", "pods")
     entry = server.cacher.for_type(rt).state.get(objects.key(rt, namespace, name))
     return entry.fields.get("spec.nodeName") if entry is not None else None
 
 
 def _referenced(server, node: str, namespace: str, plural: str, target: str) -> bool:
-    from ..api import registry
-
     rt = registry.lookup("", "v1", "pods")
     cache = server.cacher.for_type(rt)
     for entry in list(cache.state.values()):

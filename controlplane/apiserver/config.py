@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("/var/lib/supernetes")
+
+
+class ServeError(Exception):
+    """The server cannot start: a bad flag or an unusable data dir."""
 DEFAULT_PORT = 6443
+DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
+DEFAULT_NODE_PORT_RANGE = "30000-32767"
 
 
 @dataclass
@@ -23,6 +29,10 @@ class ServerConfig:
     threads: int = 1024
     watch_cache_capacity: int = 4096      # events kept per resource type
     bookmark_interval: float = 60.0       # seconds between watch bookmarks
+    # Service addresses: ClusterIPs come from service_cidr (its first address is the
+    # `kubernetes` Service's), node ports from node_port_range.
+    service_cidr: str = DEFAULT_SERVICE_CIDR
+    node_port_range: str = DEFAULT_NODE_PORT_RANGE
     log_level: str = "info"
     access_log: bool = False
     # DefaultTolerationSeconds admission: every new pod tolerates the not-ready and

@@ -20,7 +20,7 @@ import platform
 
 from flask import Blueprint, Response, current_app, request
 
-from ..api import registry
+from ..api import openapi, openapi_proto, registry
 from . import codec, errors
 
 KUBE_MAJOR, KUBE_MINOR = "1", "30"
@@ -90,22 +90,37 @@ def _aggregated_version(version: str, types) -> dict:
     return {"version": version, "resources": resources, "freshness": "Current"}
 
 
-class Discovery:
-    """The discovery documents, rendered once."""
+def _aggregated_extra(group: str, version: str, resources: list[dict]) -> dict:
+    return {"version": version, "freshness": "Current", "resources": [
+        {"resource": r["name"], "scope": "Namespaced" if r["namespaced"] else "Cluster",
+         "responseKind": {"group": group, "version": version, "kind": r["kind"]},
+         "singularResource": r["singularName"], "verbs": r["verbs"]} for r in resources]}
 
-    def __init__(self, server_address: str):
+
+class Discovery:
+    """The discovery documents, rendered once.
+
+    `extra` adds groups served by their own views rather than by registry types
+    (the resource metrics API): (group, version, APIResource entries).
+    """
+
+    def __init__(self, server_address: str, extra: tuple = ()):
         types = registry.all_types()
         by_gv: dict[tuple[str, str], list] = {}
         for rt in types:
             by_gv.setdefault((rt.group, rt.version), []).append(rt)
         self.resource_lists = {gv: codec.dumps(_resource_list(
             gv[1] if not gv[0] else f"{gv[0]}/{gv[1]}", rts)) for gv, rts in by_gv.items()}
+        for group, version, resources in extra:
+            self.resource_lists[(group, version)] = codec.dumps({
+                "kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": f"{group}/{version}", "resources": resources})
         self.api_versions = codec.dumps({
             "kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
                                             "serverAddress": server_address}]})
         groups: list[tuple[str, list[str]]] = []
-        for group, version in by_gv:
+        for group, version in [*by_gv, *((g, v) for g, v, _ in extra)]:
             if not group:
                 continue
             for known, versions in groups:
@@ -131,8 +146,10 @@ class Discovery:
         for dversion in ("v2", "v2beta1"):
             core = [{"metadata": {"creationTimestamp": None},
                      "versions": [_aggregated_version("v1", by_gv.get(("", "v1"), []))]}]
+            extras = {(g, v): _aggregated_extra(g, v, r) for g, v, r in extra}
             rest = [{"metadata": {"name": group, "creationTimestamp": None},
-                     "versions": [_aggregated_version(v, by_gv.get((group, v), []))
+                     "versions": [extras.get((group, v)) or
+                                  _aggregated_version(v, by_gv.get((group, v), []))
                                   for v in versions]} for group, versions in groups]
             for path, items in (("/api", core), ("/apis", rest)):
                 self.aggregated[(path, dversion)] = codec.dumps({
@@ -242,8 +259,6 @@ def ready():
 
 @blueprint.get("/openapi/v2")
 def openapi_v2():
-    from ..api import openapi, openapi_proto
-
     accept = request.headers.get("Accept") or "application/json"
     # kubectl asks only for gnostic's protobuf form of the v2 document.
     if any(kind in accept for kind in openapi_proto.ACCEPTED_TYPES):
@@ -256,8 +271,6 @@ def openapi_v2():
 
 @blueprint.get("/openapi/v3")
 def openapi_v3_index():
-    from ..api import openapi
-
     return _json(_cached("v3", openapi.openapi_v3_index))
 
 
@@ -268,8 +281,6 @@ def openapi_v3(group_version):
         gv = gv[4:]
     elif gv.startswith("apis/"):
         gv = gv[5:]
-    from ..api import openapi
-
     try:
         data = _cached("v3:" + gv, lambda: openapi.openapi_v3(gv))
     except (KeyError, ValueError) as exc:

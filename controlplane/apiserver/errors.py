@@ -16,6 +16,7 @@ not found`.
 
 from __future__ import annotations
 
+from ..api.errors import aggregate
 from ..store import base as store
 
 
@@ -74,8 +75,6 @@ def conflict(rt, name: str, why: str = "") -> ApiError:
 
 def invalid(rt, name: str, field_errors) -> ApiError:
     """A 422 naming every bad field, as `Pod "x" is invalid: spec.a: Required value`."""
-    from ..api.errors import aggregate
-
     causes = [e.cause() for e in field_errors]
     summary = aggregate(list(field_errors))
     kind = rt.kind if rt is not None else "object"

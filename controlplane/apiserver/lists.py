@@ -83,12 +83,20 @@ class ListResult:
             return codec.dumps(tables.partial_list(self.objects(), self.meta(),
                                                    view.table_version))
         head = codec.dumps({"kind": rt.kind + "List", "apiVersion": rt.api_version,
-                            "metadata": self.meta()})[:-1]
+                            "metadata": self.meta()})[:-1] + b',"items":['
         if self.entries is not None:
-            items = b",".join(e.data for e in self.entries)
+            items = [e.data for e in self.entries]
         else:
-            items = b",".join(self.raw + [codec.dumps(o) for o in self.objs])
-        return head + b',"items":[' + items + b"]}"
+            items = self.raw + [codec.dumps(o) for o in self.objs]
+        # One join, so a large list is copied once.
+        parts = [head]
+        for item in items:
+            parts += (item, b",")
+        if items:
+            parts[-1] = b"]}"
+        else:
+            parts.append(b"]}")
+        return b"".join(parts)
 
 
 def _int_arg(args, name: str) -> int | None:

@@ -123,6 +123,17 @@ class NodeProxy:
                 upstream.close()
         return _Upgraded(relay)
 
+    def get_json(self, node: str, target: str, timeout: float):
+        """One JSON document from the node's agent (for the metrics API)."""
+        upstream, status, headers, _, rest = self._call(node, target, {
+            "Connection": "close", "Accept": "application/json"})
+        upstream.settimeout(timeout)
+        length = headers.get("content-length")
+        data = b"".join(agentconn.body(upstream, rest, int(length) if length else None, None))
+        if status != 200:
+            raise _failure(f"the agent of node {node} answered {status}: {data[:200]!r}")
+        return codec.loads(data)
+
     def node(self, name: str, path: str, req) -> Response:
         target = "/" + path + (f"?{req.query_string.decode()}" if req.query_string else "")
         return self._forward(name, target, req)

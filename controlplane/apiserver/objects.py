@@ -113,6 +113,8 @@ def parse_revision(text: str | None, what: str = "resourceVersion") -> int | Non
     """A resourceVersion from a request: None when absent, an int otherwise."""
     if text is None or text == "":
         return None
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise errors.bad_request(f"invalid {what}: must be a string")
     try:
         value = int(text)
     except ValueError:

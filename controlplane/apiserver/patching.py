@@ -15,6 +15,7 @@ flavour here that also records field managers.
 
 from __future__ import annotations
 
+from ..api import patch as patchlib
 from ..api.errors import PatchError
 from . import codec, errors, objects, resources
 
@@ -26,8 +27,6 @@ SUPPORTED = (JSON_PATCH, MERGE_PATCH, STRATEGIC)
 
 
 def _apply(rt, kind: str, obj: dict, patch) -> dict:
-    from ..api import patch as patchlib  # imported on first use, like the patch itself
-
     try:
         if kind == JSON_PATCH:
             if not isinstance(patch, list):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..api import selectors
 from ..api.errors import SelectorError
 from . import errors
 
@@ -80,8 +81,6 @@ def compile_filter(rt, namespace: str | None, label_selector: str | None,
                    field_selector: str | None) -> Filter:
     if not label_selector and not field_selector:
         return Filter(namespace if rt.namespaced else None)
-    from ..api import selectors  # imported on first use: most requests select nothing
-
     labels = None
     if label_selector:
         try:

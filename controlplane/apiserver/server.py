@@ -4,15 +4,20 @@ Why gunicorn with the gthread worker, one worker process:
 - one process, because the watch cache is in memory: two workers would hold
   two caches and two store watches, and a client's list and watch could land
   on caches at different revisions;
-- threads, because a watch is a long-lived response that parks its thread on
-  a condition variable. gthread hands each request to a pool thread while idle
-  keep-alive connections wait in the worker's poller, holding no thread, so
-  open watches (one thread each) never starve other requests as long as the
-  pool is larger than the number of watchers (`--threads`, default 1024; a
-  parked thread costs a small stack and no CPU). The blocking store calls
-  (sqlite3, requests to etcd) release the GIL, and nothing needs monkey
-  patching, as gevent would;
-- gunicorn is a production server with TLS, keep-alive, graceful restarts.
+- threads, because a watch is a long-lived response that parks its thread
+  (the watch cache's thread writes the events, see fanout.py). gthread hands
+  each request to a pool thread while idle keep-alive connections wait in the
+  worker's poller, holding no thread, so open watches (one thread each) never
+  starve other requests as long as the pool is larger than the number of
+  watchers (`--threads`, default 1024; a parked thread costs a small stack and
+  no CPU). The blocking store calls (sqlite3, requests to etcd) release the
+  GIL, and nothing needs monkey patching, as gevent would;
+- gunicorn is a production server with TLS, keep-alive, graceful restarts, and
+  a C HTTP parser (gunicorn-h1c).
+
+Later issues start the scheduler and the controllers in this same worker
+process: they are `Server.components` (app.py), started after the watch cache
+and stopped before it.
 
 The master process binds the socket and forks the worker before any thread
 exists; the worker opens the store and builds the app (`preload_app` off), so
@@ -34,9 +39,9 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from .. import kubeconfig
 from ..store import open_store
-from . import pki
+from . import kubernetes_service, pki
 from .app import create_app
-from .config import ServerConfig
+from .config import ServeError, ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +121,19 @@ class Worker(ThreadWorker):
 
     def handle_exit(self, sig, frame):
         server = getattr(self.wsgi, "extensions", {}).get("supernetes")
+        if server is None or not server.components:
+            self._stop_serving(server, sig, frame)
+            return
+        # The embedded scheduler and controllers stop first, while this worker still
+        # serves, so they can release their Leases (a peer server takes over at once
+        # instead of after the Lease expires). Not in the signal handler itself: the
+        # main thread must go on accepting their requests meanwhile.
+        def components_then_serving():
+            server.stop_components()
+            self._stop_serving(server, sig, frame)
+        threading.Thread(target=components_then_serving, daemon=True).start()
+
+    def _stop_serving(self, server, sig, frame):
         if server is not None:
             server.cacher.stopped.set()
             threading.Thread(target=server.cacher.stop, daemon=True).start()
@@ -130,6 +148,7 @@ def _post_worker_init(config: ServerConfig):
     def hook(worker) -> None:
         server = worker.wsgi.extensions["supernetes"]
         port = worker.sockets[0].getsockname()[1]
+        kubernetes_service.ensure(server, port)
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
@@ -187,10 +206,6 @@ class _Gunicorn(BaseApplication):
         return create_app(self.config, open_store(self.config.store))
 
 
-class ServeError(Exception):
-    """The server cannot start: a bad flag or an unusable data dir."""
-
-
 def _check_store_url(url: str) -> None:
     # Only parsed here: opening the store would start its threads in the master
     # process, which then forks the worker (and no thread may cross a fork).
@@ -207,7 +222,9 @@ def prepare(config: ServerConfig) -> pki.Pki:
     except OSError as exc:
         raise ServeError(f"cannot use data dir {config.data_dir}: {exc.strerror}") from exc
     config.admin_kubeconfig.unlink(missing_ok=True)
-    return pki.ensure_pki(config.pki_dir, config.advertise_addresses, config.bind)
+    # Pods reach the server at the `kubernetes` Service's address: the first of the CIDR.
+    service_ip = str(next(ipaddress.ip_network(config.service_cidr).hosts()))
+    return pki.ensure_pki(config.pki_dir, (*config.advertise_addresses, service_ip), config.bind)
 
 
 def run(config: ServerConfig) -> None:

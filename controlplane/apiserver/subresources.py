@@ -22,7 +22,8 @@ from __future__ import annotations
 from flask import request
 
 from ..api import registry
-from . import authz, codec, errors, objects, patching, resources, strategy
+from ..api.errors import FieldError
+from . import authz, codec, errors, objects, patching, requestio, resources, strategy
 
 
 def admit_namespace(ctx: resources.Ctx) -> None:
@@ -73,8 +74,6 @@ def default_tolerations(pod, config) -> None:
 
 
 def dispatch(ctx: resources.Ctx, method: str, view):
-    from .views import _decoded_body, _field_validation, respond
-
     sub = ctx.sub
     # Reaching into a container is `create`, whatever the method (Kubernetes 1.31+):
     # a websocket exec is a GET, and `get` must not grant it.
@@ -82,18 +81,18 @@ def dispatch(ctx: resources.Ctx, method: str, view):
     authz.authorize(ctx.server, ctx.user, verb, ctx.rt, ctx.namespace, ctx.name, sub)
     if sub == "scale":
         if method == "GET":
-            return respond(scale_of(ctx, resources.get(ctx)), 200, ctx)
-        ctx.field_validation = _field_validation(ctx.args)
+            return requestio.respond(scale_of(ctx, resources.get(ctx)), 200, ctx)
+        ctx.field_validation = requestio.field_validation(ctx.args)
         if method == "PUT":
-            return respond(set_scale(ctx, _decoded_body(ctx)), 200, ctx)
+            return requestio.respond(set_scale(ctx, requestio.decoded_body(ctx)), 200, ctx)
         if method == "PATCH":
-            return respond(patch_scale(ctx), 200, ctx)
+            return requestio.respond(patch_scale(ctx), 200, ctx)
     elif sub == "binding" and method == "POST":
-        return respond(bind(ctx, _decoded_body(ctx)), 201, ctx)
+        return requestio.respond(bind(ctx, requestio.decoded_body(ctx)), 201, ctx)
     elif sub == "eviction" and method == "POST":
-        _decoded_body(ctx)
+        requestio.decoded_body(ctx)
         resources.delete(ctx, resources.DeleteOptions())
-        return respond(errors.success(ctx.rt, ctx.name), 201, ctx)
+        return requestio.respond(errors.success(ctx.rt, ctx.name), 201, ctx)
     elif sub in ("log", "exec", "attach", "portforward", "proxy"):
         proxy = ctx.server.node_proxy
         if proxy is None:
@@ -136,8 +135,6 @@ def scale_of(ctx: resources.Ctx, obj: dict) -> dict:
 
 
 def _write_replicas(ctx: resources.Ctx, replicas, expected_rv: int | None) -> dict:
-    from ..api.errors import FieldError
-
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise errors.invalid(ctx.rt, ctx.name, [FieldError(
             "FieldValueInvalid", "spec.replicas", "must be greater than or equal to 0",
@@ -160,9 +157,7 @@ def set_scale(ctx: resources.Ctx, body) -> dict:
 
 
 def patch_scale(ctx: resources.Ctx) -> dict:
-    from .views import _body
-
-    data, content_type = _body()
+    data, content_type = requestio.body()
     kind = codec.media_type(content_type)
     current = scale_of(ctx, resources.get(ctx))
     patch_doc = codec.decode(data, kind)
@@ -185,7 +180,6 @@ def bind(ctx: resources.Ctx, body) -> dict:
     target = _dict(body.get("target"))
     node = target.get("name")
     if not node or not isinstance(node, str):
-        from ..api.errors import FieldError
         raise errors.invalid(ctx.rt, ctx.name, [FieldError(
             "FieldValueRequired", "target.name", "a node name is required")])
     body_name = _dict(body.get("metadata")).get("name")

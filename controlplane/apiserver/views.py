@@ -27,8 +27,8 @@ from . import (
     codec,
     errors,
     lists,
-    objects,
     patching,
+    requestio,
     resources,
     selection,
     subresources,
@@ -55,79 +55,6 @@ def _parse(rest: str):
         (parts[2] if len(parts) > 2 else None)
 
 
-def respond(obj: dict, code: int = 200, ctx: resources.Ctx | None = None,
-            view=codec.PLAIN) -> Response:
-    if view.table and obj.get("kind") != "Status" and ctx is not None:
-        obj = tables.table(ctx.rt, [obj], tables.check_include(request.args.get(
-            "includeObject")), view.table_version)
-    elif view.partial and obj.get("kind") != "Status":
-        obj = tables.partial(obj, view.table_version)
-    response = Response(codec.dumps(obj), code, content_type="application/json")
-    if ctx is not None and ctx.warnings:
-        for warning in ctx.warnings:
-            response.headers.add("Warning", f'299 - "{warning}"')
-    return response
-
-
-def _field_validation(args) -> str:
-    value = args.get("fieldValidation") or "Warn"
-    if value not in ("Strict", "Warn", "Ignore"):
-        raise errors.bad_request(f'fieldValidation: Unsupported value: "{value}": supported '
-                                 f'values: "Ignore", "Strict", "Warn"')
-    return value
-
-
-def _dry_run(args) -> bool:
-    values = args.getlist("dryRun")
-    for value in values:
-        if value != "All":
-            raise errors.bad_request(f'dryRun: Unsupported value: "{value}": supported '
-                                     f'values: "All"')
-    return bool(values)
-
-
-def _field_manager(args) -> None:
-    manager = args.get("fieldManager")
-    if manager is not None and (len(manager) > 128 or not manager.isprintable()):
-        raise errors.bad_request("fieldManager: must be at most 128 printable characters")
-
-
-def _body():
-    data = codec.read_body(request.stream, request.content_length)
-    return data, request.headers.get("Content-Type")
-
-
-def _decoded_body(ctx: resources.Ctx):
-    data, content_type = _body()
-    return codec.decode(data, content_type, strict=ctx.field_validation == "Strict")
-
-
-def _delete_options(ctx: resources.Ctx) -> resources.DeleteOptions:
-    args = ctx.args
-    options = resources.DeleteOptions()
-    data, content_type = _body()
-    body = codec.decode(data, content_type) if data.strip() else {}
-    if not isinstance(body, dict):
-        raise errors.bad_request("DeleteOptions must be an object")
-    if body.get("dryRun"):
-        ctx.dry_run = body["dryRun"] == ["All"] or ctx.dry_run
-    grace = args.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
-    if grace is not None:
-        try:
-            options.grace = int(grace)
-        except (TypeError, ValueError):
-            raise errors.bad_request("gracePeriodSeconds must be an integer") from None
-    options.propagation = args.get("propagationPolicy") or body.get("propagationPolicy")
-    if body.get("orphanDependents") is True and not options.propagation:
-        options.propagation = "Orphan"
-    preconditions = body.get("preconditions") or {}
-    if not isinstance(preconditions, dict):
-        raise errors.bad_request("preconditions must be an object")
-    options.uid = preconditions.get("uid")
-    options.resource_version = objects.parse_revision(preconditions.get("resourceVersion"))
-    return options
-
-
 _NO_ARGS = ImmutableMultiDict()
 
 
@@ -148,7 +75,7 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
     collection = name is None
     verb = authz.verb_of(method, collection, watching)
     ctx = resources.Ctx(server, g.user, rt, namespace, name, sub, args)
-    ctx.dry_run = _dry_run(args)
+    ctx.dry_run = requestio.dry_run(args)
     view = codec.negotiate(req.environ.get("HTTP_ACCEPT"))
 
     if collection:
@@ -162,22 +89,23 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
     if method == "GET":
         if view is codec.PLAIN:
             return Response(resources.get_json(ctx), 200, content_type="application/json")
-        return respond(resources.get(ctx), 200, ctx, view)
+        return requestio.respond(resources.get(ctx), 200, ctx, view)
     if method == "DELETE":
-        options = _delete_options(ctx)
+        options = requestio.delete_options(ctx)
         obj = resources.delete(ctx, options)
-        return respond(obj, 200, ctx, view)
-    ctx.field_validation = _field_validation(args)
-    _field_manager(args)
+        return requestio.respond(obj, 200, ctx, view)
+    ctx.field_validation = requestio.field_validation(args)
+    requestio.field_manager(args)
     if method == "PUT":
         if sub == "finalize":
-            return respond(subresources.finalize(ctx, _decoded_body(ctx)), 200, ctx, view)
-        obj, created = resources.update(ctx, _decoded_body(ctx))
-        return respond(obj, 201 if created else 200, ctx, view)
+            body = requestio.decoded_body(ctx)
+            return requestio.respond(subresources.finalize(ctx, body), 200, ctx, view)
+        obj, created = resources.update(ctx, requestio.decoded_body(ctx))
+        return requestio.respond(obj, 201 if created else 200, ctx, view)
     if sub == "finalize":
         raise errors.method_not_allowed(method, request.path)
-    data, content_type = _body()
-    return respond(patching.patch(ctx, data, content_type), 200, ctx, view)
+    data, content_type = requestio.body()
+    return requestio.respond(patching.patch(ctx, data, content_type), 200, ctx, view)
 
 
 def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool):
@@ -185,9 +113,9 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
     if method == "POST":
         if rt.namespaced and ctx.namespace is None:
             raise errors.method_not_allowed(method, request.path)
-        ctx.field_validation = _field_validation(args)
-        _field_manager(args)
-        body = _decoded_body(ctx)
+        ctx.field_validation = requestio.field_validation(args)
+        requestio.field_manager(args)
+        body = requestio.decoded_body(ctx)
         meta = body.get("metadata") if isinstance(body, dict) else None
         body_name = meta.get("name") if isinstance(meta, dict) else None
         authz.authorize(ctx.server, ctx.user, "create", rt, ctx.namespace,
@@ -196,7 +124,7 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
             subresources.admit_namespace(ctx)
         if rt.group == "" and rt.kind == "Pod":
             subresources.default_tolerations(body, ctx.server.config)
-        return respond(resources.create(ctx, body), 201, ctx, view)
+        return requestio.respond(resources.create(ctx, body), 201, ctx, view)
     filter_ = selection.compile_filter(rt, ctx.namespace, args.get("labelSelector"),
                                        args.get("fieldSelector"))
     authz.authorize(ctx.server, ctx.user, verb, rt, ctx.namespace, None, None,
@@ -214,6 +142,6 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
     if method == "DELETE":
         if rt.namespaced and ctx.namespace is None:
             raise errors.method_not_allowed(method, request.path)
-        options = _delete_options(ctx)
-        return respond(lists.delete_collection(ctx, filter_, options), 200, ctx)
+        options = requestio.delete_options(ctx)
+        return requestio.respond(lists.delete_collection(ctx, filter_, options), 200, ctx)
     raise errors.method_not_allowed(method, request.path)

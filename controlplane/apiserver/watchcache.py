@@ -115,12 +115,11 @@ class TypeCache:
         self.last = 0                 # revision of the last event applied to this type
 
     def make_entry(self, kv_key: str, value: bytes, revision: int) -> Entry:
-        obj = codec.loads(value)
-        meta = obj.setdefault("metadata", {})
-        meta["resourceVersion"] = str(revision)
-        return Entry(kv_key, codec.dumps(obj), revision, meta.get("namespace", ""),
-                     meta.get("name", ""), meta.get("labels") or {},
-                     selection.field_values(self.rt, obj))
+        obj = codec.loads(value)           # parsed for the labels and fields only
+        meta = obj.get("metadata") or {}
+        return Entry(kv_key, objects.with_revision(value, revision), revision,
+                     meta.get("namespace", ""), meta.get("name", ""),
+                     meta.get("labels") or {}, selection.field_values(self.rt, obj))
 
     def reset(self, entries: dict[str, Entry], revision: int) -> None:
         self.state = entries

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 
 from supernetes.controlplane.api.meta import format_time, parse_time
@@ -53,6 +54,10 @@ class JobController(Controller):
         self.pods.add_handler(self._pod_added, lambda old, new: self._pod_changed(new),
                               self._pod_deleted)
         self.job_resource = self.resource("batch/v1", "Job")
+        # Pods whose tracking finalizer we removed and whose update the cache has not
+        # shown yet: still "tracked" in a stale cache, but counted already.
+        self._released: set[str] = set()
+        self._released_lock = threading.Lock()
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -69,6 +74,9 @@ class JobController(Controller):
         return job if job is not None and podutil.uid(job) == ref.get("uid") else None
 
     def _pod_changed(self, pod: dict) -> None:
+        if not jobutil.tracked(pod):
+            with self._released_lock:
+                self._released.discard(podutil.uid(pod))
         job = self._owner_of(pod)
         if job is not None:
             if podutil.terminating(pod):    # a deletion we asked for counts once it starts
@@ -78,6 +86,8 @@ class JobController(Controller):
             self.queue.add(ORPHAN_PREFIX + object_key(pod))
 
     def _pod_deleted(self, pod: dict) -> None:
+        with self._released_lock:
+            self._released.discard(podutil.uid(pod))
         job = self._owner_of(pod)
         if job is not None:
             self.expectations.deletion_observed(object_key(job), podutil.uid(pod))
@@ -154,9 +164,12 @@ class JobController(Controller):
         uncounted = status.setdefault("uncountedTerminatedPods", {})
         known = {kind: set(uncounted.get(kind) or ()) for kind in ("succeeded", "failed")}
         fresh = {"succeeded": 0, "failed": 0}
+        with self._released_lock:
+            released = set(self._released)
         for pod in pods:
             outcome = jobutil.outcome(pod)
-            if outcome is None or not jobutil.tracked(pod) or podutil.uid(pod) in known[outcome]:
+            if outcome is None or not jobutil.tracked(pod) or podutil.uid(pod) in known[outcome] \
+                    or podutil.uid(pod) in released:
                 continue
             uncounted.setdefault(outcome, []).append(podutil.uid(pod))
             fresh[outcome] += 1
@@ -191,7 +204,9 @@ class JobController(Controller):
                     "finalizers": kept, "resourceVersion": meta.get("resourceVersion")}},
                     meta.get("namespace"), patch_type="merge")
             except NotFound:
-                pass
+                return
+            with self._released_lock:
+                self._released.add(meta.get("uid"))
         errors = parallel(pods, remove)
         if errors:
             raise SyncError(f"removing job-tracking finalizers: {errors[0]}") from errors[0]

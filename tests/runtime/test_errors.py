@@ -147,3 +147,12 @@ def test_update_with_nothing_to_change(superc, run_detached, bundle):
     run_detached("c1")
     assert_one_clean_line(superc("update", "c1"), "nothing to change")
     assert_one_clean_line(superc("update", "--memory", "lots", "c1"), "--memory 'lots'")
+
+
+def test_an_unopenable_log_file_fails_cleanly(runtime, bundle, tmp_path, state_root):
+    from supernetes.runtime.errors import CreateError
+    from supernetes.runtime.stdio import Stdio
+
+    with pytest.raises(CreateError, match="stdio: Is a directory"):
+        runtime.create("c1", bundle.path, stdio=Stdio(stdout=str(tmp_path)))
+    assert leftovers(state_root, "c1") == []

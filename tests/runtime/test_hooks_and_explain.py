@@ -114,7 +114,6 @@ def test_explain_prints_each_primitive_step(superc, bundle):
         "fork() = ",                                               # the monitor
         "prctl(PR_SET_CHILD_SUBREAPER, 1)",
         "unshare(CLONE_NEWPID)",                                   # for the monitor's child
-        "cgroup.procs = 1",                                        # the init joins it
         "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWNET)",
         'mount(NULL, "/", NULL, MS_REC|MS_SLAVE, NULL)',
         'mount("proc", ',
@@ -131,6 +130,10 @@ def test_explain_prints_each_primitive_step(superc, bundle):
     ]
     positions = [index(step) for step in steps]
     assert positions == sorted(positions), list(zip(steps, positions, strict=True))
+    # The monitor moves the init into the cgroup while the init sets itself up.
+    init_pid = trace[index("[init, PID 1")].split("fork() = ")[1].split()[0]
+    joins = [line for line in trace if line.endswith(f"cgroup.procs = {init_pid}")]
+    assert joins and all(line.startswith("superc monitor: ") for line in joins)
     assert any(line.startswith("superc init: ") for line in trace)
 
 

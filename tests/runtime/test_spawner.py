@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import select
 import threading
 
 import pytest
 
-from supernetes.runtime import stdio
 from supernetes.runtime.errors import ContainerExists, ContainerNotFound, CreateError
 from supernetes.runtime.spawner import SpawnerClient
 from supernetes.runtime.stdio import Stdio
@@ -97,52 +95,20 @@ def test_containers_outlive_the_spawner(tmp_path, state_root, bundle, runtime):
     runtime.delete("c1")
 
 
-def test_a_streamed_exec_reports_its_start_then_its_exit(spawner, bundle):
+def test_exec_with_a_terminal_returns_the_pty_master(spawner, bundle):
     bundle.args("sleep", "30")
     spawner.create("c1", bundle.path)
     spawner.start("c1")
-    stdin_r, stdin_w = os.pipe()
-    out_r, out_w = os.pipe()
+    reply = spawner.exec("c1", {"args": ["sh", "-c", "tty; read line; echo got $line; exit 6"],
+                                "cwd": "/", "terminal": True}, wait=False, console="return")
+    master = reply["console"]
     try:
-        stream = spawner.exec_stream("c1", ["sh", "-c", "read line; echo got $line; exit 5"],
-                                     stdio=Stdio(stdin=stdin_r, stdout=out_w, stderr=out_w))
+        os.write(master, b"hello\n")
+        seen = b""
+        while b"got hello" not in seen:
+            seen += os.read(master, 1024)
+        # Collected before the master closes (which would hang up the terminal).
+        assert spawner.wait_exec(reply["result"]["waiter"]) == 6
     finally:
-        os.close(stdin_r)
-        os.close(out_w)
-    assert stream.pid > 0 and stream.console is None
-    # Running: the exit is not readable yet, and the process waits for its stdin.
-    assert select.select([stream], [], [], 0.2)[0] == []
-    os.write(stdin_w, b"hello\n")
-    os.close(stdin_w)
-    assert select.select([stream], [], [], 20)[0] == [stream]
-    assert stream.exit_code() == 5
-    with os.fdopen(out_r, "rb") as f:
-        assert f.read() == b"got hello\n"
-
-
-def test_a_streamed_exec_with_a_tty_hands_back_the_terminal(spawner, bundle):
-    bundle.args("sleep", "30")
-    spawner.create("c1", bundle.path)
-    spawner.start("c1")
-    stream = spawner.exec_stream("c1", ["sh", "-c", "tty; stty size; exit 2"], tty=True)
-    assert stream.console is not None
-    output = b""
-    try:
-        stdio.set_winsize(stream.console, 33, 111)
-        while True:
-            try:
-                chunk = os.read(stream.console, 4096)
-            except OSError:  # EIO: the terminal's last user has gone
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        os.close(stream.console)
-    assert stream.exit_code() == 2
-    assert b"/dev/pts/" in output
-
-
-def test_a_streamed_exec_in_a_missing_container_fails_with_its_type(spawner):
-    with pytest.raises(ContainerNotFound):
-        spawner.exec_stream("ghost", ["true"])
+        os.close(master)
+    assert b"/dev/pts/0" in seen

@@ -1,10 +1,9 @@
 """A node agent's API for tests, over real containers: no agent core needed.
 
-`Node` stands where the agent core will: it runs busybox containers through
+`Node` stands where the agent core would: it runs busybox containers through
 the agent's superc runtime (a real spawner, real namespaces and cgroups), labelled with
-the annotations `agent/ocispec.py` writes, their stdout/stderr copied into CRI
-log files by a small shim thread per container (the job the runtime's monitor or
-a conmon-like shim does for the agent), and serves them with the real agent API
+the annotations `agent/ocispec.py` writes, their output written as CRI logs by
+superc's monitor where the agent core puts them, and serves them with the real agent API
 (`agent/server.py`): a serving certificate signed by a real API server through
 the node's own credential, a Node object pointing at it.
 
@@ -23,7 +22,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +35,6 @@ from supernetes.agent.runtimes.ocicli import OciCliRuntime
 from supernetes.agent.runtimes.superc import SupercRuntime
 from supernetes.controlplane.client import Client, Connection, Transport
 from supernetes.runtime.specgen import default_spec
-from supernetes.runtime.stdio import Stdio
 
 BUSYBOX = "/bin/busybox"
 
@@ -68,31 +65,9 @@ def _rootfs(template: Path, rootfs: Path) -> None:
     (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
 
 
-class _LogShim(threading.Thread):
-    """Copies one stream of a container into its CRI log, line by line."""
-
-    def __init__(self, fd: int, stream: str, writer: logs.LogWriter, lock: threading.Lock):
-        super().__init__(daemon=True, name=f"log-shim-{stream}")
-        self.fd, self.stream, self.writer, self.lock = fd, stream, writer, lock
-
-    def run(self) -> None:
-        pending = b""
-        with os.fdopen(self.fd, "rb", buffering=0) as pipe:
-            while data := pipe.read(65536):
-                pending += data
-                *lines, pending = pending.split(b"\n")
-                with self.lock:
-                    for line in lines:
-                        self.writer.write(self.stream, line)
-        if pending:
-            with self.lock:
-                self.writer.write(self.stream, pending, partial=True)
-
-
 class Node:
     def __init__(self, tmp: Path, apiserver, name: str | None = None, *,
-                 template: Path | None = None, stats_interval: float = 10.0,
-                 runtime: str = "superc"):
+                 template: Path | None = None, runtime: str = "superc"):
         self.tmp = Path(tmp)
         self.apiserver = apiserver
         self.name = name or f"node-{uuid.uuid4().hex[:8]}"
@@ -100,8 +75,6 @@ class Node:
         self.logs_root = str(self.tmp / "logs")
         self.state_root = str(self.tmp / "state")
         self.bundles = self.tmp / "bundles"
-        self.shims: dict[str, tuple[_LogShim, ...]] = {}
-        self.writers: list[logs.LogWriter] = []
         self.pods: list[dict] = []
         self.cgroup_parent = f"sn-agentapi-{uuid.uuid4().hex[:8]}"
         if runtime == "superc":
@@ -118,8 +91,7 @@ class Node:
             self.view = nodeview.RuntimeNodeView(self.runtime, self.logs_root,
                                                  pods=lambda: self.pods,
                                                  metrics=self.registry)
-            self.stats = stats.StatsProvider(self.view, self.name, str(self.tmp),
-                                             interval=stats_interval)
+            self.stats = stats.StatsProvider(self.view, self.name, str(self.tmp))
             self.server = server.AgentServer(server.ServerConfig(self.name, "127.0.0.1", 0),
                                              self.view, self.tls, self.stats, self.registry)
             self.server.start()
@@ -220,40 +192,16 @@ class Node:
         (bundle / "config.json").write_text(json.dumps(spec))
         log_path = logs.container_log_path(self.logs_root, meta["namespace"], meta["name"],
                                            meta["uid"], container, attempt)
-        if isinstance(self.runtime, OciCliRuntime):   # its shim writes the CRI log
-            self.runtime.create(cid, str(bundle), log_path=log_path, log_max_size=2**20,
-                                log_max_files=2)
-            self.runtime.start(cid)
-            return cid
-        writer = logs.LogWriter(log_path)
-        self.writers.append(writer)
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        null = os.open(os.devnull, os.O_RDONLY)
-        try:
-            # Through the spawner itself: the shims below write the CRI log.
-            self.runtime.client.create(cid, str(bundle), stdio=Stdio(stdin=null, stdout=out_w,
-                                                                      stderr=err_w))
-        finally:
-            for fd in (out_w, err_w, null):
-                os.close(fd)
-        lock = threading.Lock()
-        shims = (_LogShim(out_r, "stdout", writer, lock), _LogShim(err_r, "stderr", writer, lock))
-        for shim in shims:
-            shim.start()
-        self.shims[cid] = shims
+        self.runtime.create(cid, str(bundle), log_path=log_path, log_max_size=2**20,
+                            log_max_files=2)
         self.runtime.start(cid)
         return cid
 
     def wait_exit(self, cid: str, timeout: float = 30) -> dict:
-        if isinstance(self.runtime, OciCliRuntime):
-            info = self.wait_for(lambda: (i := self.runtime.info(cid)).status == EXITED and i,
-                                 timeout)
-            return {"exitCode": info.exit_code}
-        record = self.runtime.client.wait(cid, timeout)
-        for shim in self.shims[cid]:
-            shim.join(timeout)
-        return record
+        """The exit record, once the container has exited (and its log is complete)."""
+        info = self.wait_for(lambda: (i := self.runtime.info(cid)).status == EXITED and i,
+                             timeout)
+        return {"exitCode": info.exit_code}
 
     def wait_for(self, predicate, timeout: float = 20.0, interval: float = 0.05):
         deadline = time.monotonic() + timeout
@@ -288,11 +236,6 @@ class Node:
                 self.runtime.delete(info.id, force=True)
             except ContainerRuntimeError:
                 pass
-        for shims in self.shims.values():
-            for shim in shims:
-                shim.join(10)
-        for writer in self.writers:
-            writer.close()
         self.runtime.close()
         self._remove_cgroup_parent()
         try:

@@ -32,6 +32,6 @@ def busybox(tmp_path_factory):
 
 @pytest.fixture
 def node(tmp_path, apiserver, busybox):
-    node = Node(tmp_path, apiserver, template=busybox, stats_interval=0.5)
+    node = Node(tmp_path, apiserver, template=busybox)
     yield node
     node.close()

@@ -3,8 +3,6 @@ CPU, a hungry one's memory, the node's own, in the shapes their readers expect."
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,7 +35,6 @@ def busy_and_idle(node):
                              "x=$(head -c 41943040 /dev/zero | tr '\\0' a); echo ready; "
                              "while :; do sleep 1; done"])
     node.wait_for(lambda: "ready" in node.admin_get("/containerLogs/ns1/hungry/app").text)
-    time.sleep(1.5)          # the sampler (0.5 s here) has readings a second apart
     return busy, hungry
 
 

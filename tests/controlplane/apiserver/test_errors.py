@@ -62,6 +62,14 @@ def test_name_and_namespace_mismatch(api, ns):
     status_of(api.post(f"/api/v1/namespaces/{ns}/pods", body), 400)
 
 
+def test_a_generate_name_that_is_not_a_string_is_invalid_not_a_500(api, ns):
+    body = pod("x")
+    del body["metadata"]["name"]
+    body["metadata"]["generateName"] = True
+    status = status_of(api.post(f"/api/v1/namespaces/{ns}/pods", body), 422)
+    assert "metadata.generateName" in status["message"]
+
+
 def test_huge_body_is_request_entity_too_large(api, ns):
     body = pod("big")
     body["metadata"]["annotations"] = {"blob": "x" * (4 * 1024 * 1024)}
@@ -99,12 +107,14 @@ json_values = st.recursive(
     | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.sampled_from(["metadata", "spec", "status", "name", "containers",
-                                       "image", "labels", "kind", "apiVersion", "x"])
+                                       "image", "labels", "kind", "apiVersion", "x",
+                                       "resourceVersion", "finalizers", "replicas",
+                                       "generateName", "target", "annotations"])
                       | st.text(max_size=8), children, max_size=4),
     max_leaves=20)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=json_values, method=st.sampled_from(["POST", "PUT", "PATCH"]),
        target=st.sampled_from(["/api/v1/namespaces/default/pods",

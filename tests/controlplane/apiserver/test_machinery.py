@@ -295,18 +295,27 @@ def test_bad_continue_token_is_bad_request(api, ns):
 def test_list_resource_version_semantics(api, ns):
     obj = create(api, ns, pod("rv1"))
     rv = int(obj["metadata"]["resourceVersion"])
-    listed = api.get(pods(ns), params={"resourceVersion": "0"}).json()
-    assert int(listed["metadata"]["resourceVersion"]) >= rv
+    # "0": any version the server has at hand (possibly older than our own write)
+    assert api.get(pods(ns), params={"resourceVersion": "0"}).status_code == 200
     exact = api.get(pods(ns), params={"resourceVersion": str(rv),
                                       "resourceVersionMatch": "Exact"}).json()
     assert exact["metadata"]["resourceVersion"] == str(rv)
-    create(api, ns, pod("rv2"))
+    rv2 = int(create(api, ns, pod("rv2"))["metadata"]["resourceVersion"])
     exact = api.get(pods(ns), params={"resourceVersion": str(rv),
                                       "resourceVersionMatch": "Exact"}).json()
     assert [i["metadata"]["name"] for i in exact["items"]] == ["rv1"]
-    newer = api.get(pods(ns), params={"resourceVersion": str(rv),
+    # NotOlderThan N: at least as new as N, so it has everything written up to N
+    newer = api.get(pods(ns), params={"resourceVersion": str(rv2),
                                       "resourceVersionMatch": "NotOlderThan"}).json()
+    assert int(newer["metadata"]["resourceVersion"]) >= rv2
     assert [i["metadata"]["name"] for i in newer["items"]] == ["rv1", "rv2"]
+    # unset: the most recent state (a consistent read)
+    latest = api.get(pods(ns)).json()
+    assert [i["metadata"]["name"] for i in latest["items"]] == ["rv1", "rv2"]
+    future = api.get(pods(ns), params={"resourceVersion": str(rv2 + 10_000),
+                                       "resourceVersionMatch": "NotOlderThan"})
+    assert future.status_code == 504
+    assert future.json()["reason"] == "Timeout"
 
 
 def test_deletecollection_with_selector(api, ns):
@@ -370,3 +379,38 @@ spec:
     response = api.post(pods(ns), data=body, content_type="application/yaml")
     assert response.status_code == 201, response.text
     assert response.json()["metadata"]["name"] == "from-yaml"
+
+
+def deployment(name: str, replicas: int = 2) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+
+
+def test_scale_subresource_reads_and_writes_replicas(api, ns):
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments"
+    assert api.post(path, deployment("sc")).status_code == 201
+    scale = api.get(f"{path}/sc/scale").json()
+    assert scale["kind"] == "Scale" and scale["apiVersion"] == "autoscaling/v1"
+    assert scale["spec"]["replicas"] == 2 and scale["status"]["selector"] == "app=sc"
+    stale = dict(scale, spec={"replicas": 4})
+    scale["spec"]["replicas"] = 3
+    response = api.put(f"{path}/sc/scale", scale)
+    assert response.status_code == 200, response.text
+    assert api.put(f"{path}/sc/scale", stale).status_code == 409
+    response = api.patch(f"{path}/sc/scale", {"spec": {"replicas": 5}})
+    assert response.status_code == 200 and response.json()["spec"]["replicas"] == 5
+    obj = api.get(f"{path}/sc").json()
+    assert obj["spec"]["replicas"] == 5 and obj["metadata"]["generation"] == 3
+    assert api.patch(f"{path}/sc/scale", {"spec": {"replicas": -1}}).status_code == 422
+
+
+def test_partial_object_metadata_view(api, ns):
+    assert api.post(pods(ns), pod("meta-only")).status_code == 201
+    accept = {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}
+    listed = api.get(pods(ns), headers=accept).json()
+    assert listed["kind"] == "PartialObjectMetadataList"
+    assert listed["items"][0]["metadata"]["name"] == "meta-only"
+    assert "spec" not in listed["items"][0]

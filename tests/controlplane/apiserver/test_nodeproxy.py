@@ -35,7 +35,7 @@ def busybox(tmp_path_factory):
 
 @pytest.fixture
 def node(tmp_path, server, busybox):
-    node = Node(tmp_path, server, template=busybox, stats_interval=0.5)
+    node = Node(tmp_path, server, template=busybox)
     yield node
     node.close()
 
@@ -202,3 +202,27 @@ def test_an_address_now_held_by_another_agent_is_refused(admin, server, tmp_path
         assert f"not node {node.name}" in str(wrong.value)
     finally:
         other.close()
+
+
+def test_the_metrics_api_answers_from_the_agents(admin, server, node, ns, web):
+    spinner = node.create_pod(ns, "spinner", ["app"])
+    node.run(spinner, "app", ["sh", "-c", "while :; do :; done"])
+    groups = admin.get_json("/apis")["groups"]
+    assert {"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"} in next(
+        g for g in groups if g["name"] == "metrics.k8s.io")["versions"]
+    nodes = admin.get_json("/apis/metrics.k8s.io/v1beta1/nodes")
+    mine = next(n for n in nodes["items"] if n["metadata"]["name"] == node.name)
+    assert mine["usage"]["cpu"].endswith("n") and mine["usage"]["memory"].endswith("Ki")
+    pods = admin.get_json(f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods")
+    by_name = {p["metadata"]["name"]: p for p in pods["items"]}
+    assert set(by_name) == {"web", "spinner"}
+    busy = int(by_name["spinner"]["containers"][0]["usage"]["cpu"].rstrip("n"))
+    idle = int(by_name["web"]["containers"][0]["usage"]["cpu"].rstrip("n"))
+    assert busy > 200_000_000 > idle
+    one = admin.get_json(f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods/web")
+    assert one["kind"] == "PodMetrics" and one["containers"][0]["name"] == "app"
+    with _client(server, server.tokens["viewer"]) as viewer:
+        assert viewer.get_json("/apis/metrics.k8s.io/v1beta1/pods")["items"]
+    with pytest.raises(ApiError) as missing:
+        admin.get_json(f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods/ghost")
+    assert missing.value.code == 404

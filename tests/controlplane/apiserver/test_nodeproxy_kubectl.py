@@ -112,3 +112,15 @@ def test_kubectl_1_29_execs_with_its_websocket_gate_on(server, web):
     gated = kubectl("1.29", server, web, "exec", "web", "--", "sh", "-c", "exit 2",
                     env={"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "true"})
     assert gated.returncode == 2, gated.stderr
+
+
+@pytest.mark.parametrize("version", [v for v in ("1.27", "default") if v in INSTALLED])
+def test_kubectl_top_reads_the_metrics_api(version, server, web):
+    nodes = kubectl(version, server, web, "top", "nodes")
+    assert nodes.returncode == 0, nodes.stderr
+    header, row = nodes.stdout.splitlines()[0].split(), nodes.stdout.splitlines()[1].split()
+    assert header == ["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)", "MEMORY%"]
+    assert row[1].endswith("m") and row[2].endswith("%") and row[3].endswith("Mi")
+    pods = kubectl(version, server, web, "top", "pods", "--containers")
+    assert pods.returncode == 0, pods.stderr
+    assert pods.stdout.splitlines()[1].split()[:2] == ["web", "app"]

@@ -66,6 +66,7 @@ class HollowKubelet:
         self.client = client
         self.interval = interval
         self.nodes: dict[str, bool] = {}       # name -> alive
+        self.node_ready: dict[str, str] = {}  # name -> the Ready status it posts
         self._ips: dict[str, itertools.count] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -99,6 +100,9 @@ class HollowKubelet:
 
     def add_node(self, name: str, **kw) -> dict:
         node = node_body(name, **kw)
+        # Ours before it exists: a pod may be bound to it before this call returns.
+        with self._lock:
+            self.nodes[name] = True
         created = self.client.create(node)
         for _ in range(10):     # controllers write the new node too (taints, pod CIDR)
             created["status"] = node["status"]
@@ -108,8 +112,9 @@ class HollowKubelet:
             except Conflict:
                 created = self.client.get("v1", "Node", name)
         self._renew(name)
-        with self._lock:
-            self.nodes[name] = True
+        for pod in self.pods.cache.list():      # bound while we were registering it
+            if (pod.get("spec") or {}).get("nodeName") == name:
+                self._enqueue(pod)
         return created
 
     def remove_node(self, name: str) -> None:
@@ -133,6 +138,11 @@ class HollowKubelet:
         for pod in self.pods.cache.list():
             if (pod.get("spec") or {}).get("nodeName") == name:
                 self._enqueue(pod)
+
+    def set_node_ready(self, name: str, status: str) -> None:
+        """Post Ready=`status` from now on (a kubelet whose runtime broke posts False)."""
+        self.node_ready[name] = status
+        self._post_ready(name)
 
     def alive(self, name: str) -> bool:
         with self._lock:
@@ -176,7 +186,11 @@ class HollowKubelet:
             others = [c for c in status.get("conditions") or ()
                       if c.get("type") not in ("Ready", "MemoryPressure", "DiskPressure",
                                                "PIDPressure")]
-            status["conditions"] = [*others, _ready_condition(now)]
+            ready = _ready_condition(now)
+            if self.node_ready.get(name, "True") != "True":
+                ready.update(status=self.node_ready[name], reason="KubeletNotReady",
+                             message="container runtime is down")
+            status["conditions"] = [*others, ready]
             try:
                 self.client.replace_status(node)
                 return
@@ -193,7 +207,7 @@ class HollowKubelet:
                     node = self.client.get("v1", "Node", name)
                     ready = [c for c in (node.get("status") or {}).get("conditions") or ()
                              if c.get("type") == "Ready"]
-                    if not ready or ready[0].get("status") != "True":
+                    if not ready or ready[0].get("status") != self.node_ready.get(name, "True"):
                         self._post_ready(name)
                 except ClientError as exc:
                     log.debug("hollow heartbeat for %s: %s", name, exc)
@@ -324,8 +338,10 @@ def _ready(pod: dict) -> bool:
     return False
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Poll `predicate` until it returns something true; fail after `timeout` seconds."""
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition",
+             explain=None):
+    """Poll `predicate` until it returns something true; fail after `timeout` seconds,
+    saying what `explain()` (if given) sees at that moment."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -337,6 +353,11 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str 
             return value
         if time.monotonic() > deadline:
             detail = f" (last error: {last})" if last else ""
+            if explain is not None:
+                try:
+                    detail += f"\nstate: {explain()}"
+                except ClientError as exc:
+                    detail += f"\nstate unknown: {exc}"
             raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
         time.sleep(interval)
 

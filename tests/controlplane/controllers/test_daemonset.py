@@ -31,6 +31,19 @@ def status(client, ns, name):
     return client.get("apps/v1", "DaemonSet", name, ns).get("status") or {}
 
 
+def explain(client, ns, name):
+    def state():
+        pods = [(p["metadata"]["name"], p["spec"].get("nodeName"), p["status"].get("phase"),
+                 bool(p["metadata"].get("deletionTimestamp")),
+                 [(c["type"], c["status"], c.get("message", "")[:120])
+                  for c in p["status"].get("conditions") or ()])
+                for p in client.list("v1", "Pod", ns, label_selector=f"app={name}")["items"]]
+        nodes = [(n["metadata"]["name"], n["spec"].get("taints"))
+                 for n in client.list("v1", "Node")["items"]]
+        return {"pods": pods, "status": status(client, ns, name), "nodes": nodes}
+    return state
+
+
 def settled(client, ns, name, nodes):
     st = status(client, ns, name)
     want = len(nodes)
@@ -44,7 +57,8 @@ def test_daemonset_follows_nodes_joining_and_leaving(client, kubelet, ns):
     for name in nodes:
         kubelet.add_node(name)
     client.create(daemonset("agent"), ns)
-    wait_for(lambda: settled(client, ns, "agent", nodes), timeout=60, what="a pod per node")
+    wait_for(lambda: settled(client, ns, "agent", nodes), timeout=60, what="a pod per node",
+             explain=explain(client, ns, "agent"))
     pod = client.list("v1", "Pod", ns, label_selector="app=agent")["items"][0]
     terms = pod["spec"]["affinity"]["nodeAffinity"][
         "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
@@ -57,7 +71,7 @@ def test_daemonset_follows_nodes_joining_and_leaving(client, kubelet, ns):
     nodes.append(f"{kubelet.prefix}2")
     kubelet.add_node(nodes[-1])
     wait_for(lambda: settled(client, ns, "agent", nodes), timeout=60,
-             what="a pod on the new node")
+             what="a pod on the new node", explain=explain(client, ns, "agent"))
     gone = nodes.pop(0)
     kubelet.remove_node(gone)
     wait_for(lambda: settled(client, ns, "agent", nodes) and gone not in

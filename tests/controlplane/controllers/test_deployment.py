@@ -253,3 +253,24 @@ def test_progress_deadline_exceeded_when_pods_never_get_ready(client, nodes, ns)
     conditions = wait_for(timed_out, timeout=30, what="ProgressDeadlineExceeded")
     assert conditions["Available"]["status"] == "False"
     assert conditions["Available"]["reason"] == "MinimumReplicasUnavailable"
+
+
+def test_hash_collision_bumps_collision_count(client, nodes, ns):
+    from supernetes.controlplane.controllers.hashing import compute_hash
+
+    client.create(deployment("coll", 1, paused=True), ns)
+    template = get(client, ns, "coll")["spec"]["template"]
+    taken = f"coll-{compute_hash(template)}"
+    client.create({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": taken},
+                   "spec": {"replicas": 0, "selector": {"matchLabels": {"foreign": "yes"}},
+                            "template": {"metadata": {"labels": {"foreign": "yes"}},
+                                         "spec": {"containers": [{"name": "x",
+                                                                  "image": "busybox"}]}}}},
+                  ns)
+    client.patch("apps/v1", "Deployment", "coll", {"spec": {"paused": False}}, ns)
+    d = wait_for(lambda: complete(client, ns, "coll"), timeout=60, what="rolled out anyway")
+    assert d["status"]["collisionCount"] == 1
+    [rs] = replica_sets(client, ns, "coll")
+    assert rs["metadata"]["name"] == f"coll-{compute_hash(template, 1)}" != taken
+    foreign = client.get("apps/v1", "ReplicaSet", taken, ns)
+    assert not foreign["metadata"].get("ownerReferences")

@@ -41,7 +41,7 @@ class Kubectl:
         the API server does not read yet, so for it the same manifest goes through
         `apply` (JSON)."""
         result = self.run("create", "deployment", *args, check=False)
-        if result.returncode == 0 or "vnd.kubernetes.protobuf" not in result.stderr:
+        if result.returncode == 0 or "protobuf" not in result.stderr:
             assert result.returncode == 0, result.stderr
             return result.stdout
         manifest = self.run("create", "deployment", *args, "--dry-run=client", "-o",
@@ -137,3 +137,52 @@ def test_rollout_status_reports_a_stuck_rollout(kubectl, client, nodes, ns):
     result = kubectl.run("rollout", "status", "deployment/web", "--timeout=60s", check=False)
     assert result.returncode != 0
     assert 'deployment "web" exceeded its progress deadline' in result.stderr
+
+
+DAEMONSET_AND_JOB = """
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: "fluentd:1"}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  completions: 2
+  template:
+    metadata: {annotations: {"hollow.supernetes.io/exit-after": "0.2"}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: work, image: busybox}]
+"""
+
+
+def test_daemonset_rollout_status_and_job_wait(kubectl, nodes):
+    applied = subprocess.run([kubectl.binary, "-n", kubectl.namespace, "apply", "-f", "-"],
+                             input=DAEMONSET_AND_JOB, capture_output=True, text=True,
+                             env=kubectl.env, timeout=60)
+    assert applied.returncode == 0, applied.stderr
+    status = kubectl.run("rollout", "status", "daemonset/agent", "--timeout=90s").stdout
+    assert 'daemon set "agent" successfully rolled out' in status
+    row = kubectl.run("get", "daemonset", "agent", "--no-headers").stdout.split()
+    assert row[1:6] == ["2", "2", "2", "2", "2"]     # desired current ready up-to-date available
+    kubectl.run("wait", "--for=condition=complete", "job/once", "--timeout=90s")
+    row = kubectl.run("get", "job", "once", "--no-headers").stdout.split()
+    assert "2/2" in row and ("Complete" in row or len(row) == 4)
+
+
+def test_kubectl_delete_cascade_modes(kubectl, nodes):
+    kubectl.create_deployment("web", "--image=nginx:1.25", "--replicas=2")
+    kubectl.run("rollout", "status", "deployment/web", "--timeout=90s")
+    kubectl.run("delete", "deployment", "web", "--cascade=orphan")
+    [rs] = kubectl.json("get", "replicasets", "-l", "app=web")["items"]
+    assert not rs["metadata"].get("ownerReferences")
+    assert len(kubectl.json("get", "pods", "-l", "app=web")["items"]) == 2
+    kubectl.run("delete", "replicaset", rs["metadata"]["name"], "--cascade=foreground",
+                "--wait=true", "--timeout=60s")
+    assert kubectl.json("get", "pods", "-l", "app=web")["items"] == []

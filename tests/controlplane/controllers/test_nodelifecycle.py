@@ -35,7 +35,7 @@ def running_on(client, ns, app):
             and condition(p, "Ready").get("status") == "True"]
 
 
-def test_nodes_get_distinct_pod_cidrs(client, kubelet, ns):
+def test_nodes_get_distinct_pod_cidrs(client, kubelet, manager, ns):
     names = [f"{kubelet.prefix}{i}" for i in range(3)]
     for name in names:
         kubelet.add_node(name)
@@ -48,6 +48,35 @@ def test_nodes_get_distinct_pod_cidrs(client, kubelet, ns):
         assert network.prefixlen == 24 and network.subnet_of(ipaddress.ip_network(
             "10.244.0.0/16"))
         assert node(client, name)["spec"]["podCIDRs"] == [cidr]
+    allocator = manager["nodeipam"].cidrs
+    used = allocator.used()
+    kubelet.remove_node(names[0])
+    wait_for(lambda: allocator.used() == used - 1, what="the deleted node's CIDR released")
+
+
+def test_node_reporting_not_ready_is_tainted_not_ready(client, kubelet, ns):
+    name = f"{kubelet.prefix}0"
+    kubelet.add_node(name)
+    kubelet.add_node(f"{kubelet.prefix}1")   # a healthy one: no full-disruption mode
+    kubelet.set_node_ready(name, "False")
+    wait_for(lambda: {("node.kubernetes.io/not-ready", "NoExecute"),
+                      ("node.kubernetes.io/not-ready", "NoSchedule")} <= taints(client, name),
+             timeout=20, what="the not-ready taints")
+    assert (UNREACHABLE, "NoExecute") not in taints(client, name)
+    kubelet.set_node_ready(name, "True")
+    wait_for(lambda: not {t for t in taints(client, name) if t[0].startswith("node.kubernetes")},
+             timeout=20, what="the taints gone once Ready")
+
+
+def test_cordoned_node_gets_the_unschedulable_taint(client, kubelet, ns):
+    name = f"{kubelet.prefix}0"
+    kubelet.add_node(name)
+    client.patch("v1", "Node", name, {"spec": {"unschedulable": True}})
+    wait_for(lambda: ("node.kubernetes.io/unschedulable", "NoSchedule") in taints(client, name),
+             what="the unschedulable taint")
+    client.patch("v1", "Node", name, {"spec": {"unschedulable": False}})
+    wait_for(lambda: ("node.kubernetes.io/unschedulable", "NoSchedule") not in
+             taints(client, name), what="the taint gone after uncordon")
 
 
 def test_new_pods_get_default_tolerations(client, ns):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hollow import wait_for
 
@@ -82,3 +84,45 @@ def test_orphans_are_adopted_and_non_matching_pods_released(client, kubelet, ns)
     wait_for(lambda: not client.get("v1", "Pod", "orphan", ns)["metadata"]
              .get("ownerReferences"), what="the relabelled pod released")
     wait_for(lambda: len(active_pods(client, ns, "app=adopt")) == 2, what="a replacement")
+
+
+def test_burst_of_creations_never_overshoots(client, kubelet, ns):
+    """Expectations: while its creations are in flight the controller creates no more,
+    however often it is woken (every created pod wakes it)."""
+    kubelet.add_node(f"{kubelet.prefix}0", pods="200")
+    listing = client.list("v1", "Pod", ns)
+    watch = client.watch("v1", "Pod", ns, resource_version=listing["metadata"]
+                         ["resourceVersion"])
+    created = set()
+
+    def follow():
+        for event in watch:
+            if event.type == "ADDED":
+                created.add(event.object["metadata"]["name"])
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        client.create(replica_set("burst", 40), ns)
+        wait_for(lambda: client.get("apps/v1", "ReplicaSet", "burst", ns)
+                 .get("status", {}).get("readyReplicas") == 40, timeout=90, what="40 ready")
+        client.scale("apps/v1", "ReplicaSet", "burst", 60, ns)
+        wait_for(lambda: client.get("apps/v1", "ReplicaSet", "burst", ns)
+                 .get("status", {}).get("readyReplicas") == 60, timeout=90, what="60 ready")
+    finally:
+        watch.stop()
+        thread.join(5)
+    assert len(created) == 60
+
+
+def test_failing_creations_show_a_replica_failure_condition():
+    from supernetes.controlplane.controllers.replicaset import ReplicaSetController
+    rs = {"metadata": {"generation": 2}, "spec": {"replicas": 3},
+          "status": {"replicas": 1}}
+    status = ReplicaSetController.calculate_status(None, rs, [], RuntimeError("quota"), -3)
+    [cond] = status["conditions"]
+    assert (cond["type"], cond["status"], cond["reason"]) == ("ReplicaFailure", "True",
+                                                              "FailedCreate")
+    assert cond["message"] == "quota" and status["observedGeneration"] == 2
+    rs["status"] = status
+    healed = ReplicaSetController.calculate_status(None, rs, [], None, 0)
+    assert "conditions" not in healed

@@ -169,9 +169,12 @@ def test_two_servers_on_one_etcd_run_one_controller_manager(tmp_path):
         assert "controller-manager: running" in first.log_path.read_text()
         assert "controller-manager: running" not in second.log_path.read_text()
 
+        stopping = time.monotonic()
         first.stop()                          # releases its Leases on the way out
         wait_for(lambda: holder_pid(client, "supernetes-controller-manager") in children(
             second.process.pid), timeout=30, what="the second server's manager leading")
+        # Released, not expired: well before the 15 s Lease duration.
+        assert time.monotonic() - stopping < 13
         wait_for(lambda: holder_pid(client, "kube-scheduler") in children(
             second.process.pid), timeout=30, what="the second server's scheduler leading")
         client.scale("apps/v1", "Deployment", "web", 3, ns)
