@@ -14,8 +14,9 @@
         6. pod workers: a work queue keyed by pod UID and a few threads calling
            `PodSyncer.sync` (sync.py); the PLEG, the probe manager and the
            terminator all wake pods by putting their UID in that queue
-        7. the node status and Lease loop, housekeeping (orphans, image GC), and
-           the HTTPS API (`server.py`, when present)
+        7. the node status and Lease loop, housekeeping (orphans, image GC), the
+           HTTPS API (`server.py`), the service proxy and the network policy
+           enforcer (`proxy/`, `netpol/`), each when this installation has it
 
 The methods below the lifecycle are the small services the sync, the starter
 and the teardown use (so those modules stay free of wiring); the HTTPS API
@@ -29,6 +30,7 @@ import ipaddress
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -106,6 +108,10 @@ class NodeAgent:
         cap = nodeinfo.capacity(config.root_dir, config.max_pods)
         self.node_memory = int(cap["memory"].removesuffix("Ki")) * 1024
         self.allocatable = nodeinfo.allocatable(cap)
+        self.oom_score_floor = nodeinfo.oom_score_floor()
+        if self.oom_score_floor > -1000:
+            log.warning("no CAP_SYS_RESOURCE: container OOM scores stay at or above %d",
+                        self.oom_score_floor)
         self.images = ImageManager(ImageService(config.images_dir,
                                                 insecure_registries=config.insecure_registries,
                                                 progress=False), config.image_backoff)
@@ -120,6 +126,7 @@ class NodeAgent:
             service_cidr=config.service_cidr, bridge=config.bridge,
             masquerade=config.masquerade))
         self.node_network.ensure()
+        self._start_service_rules()
         self.ipam = HostLocalIPAM(config.ipam_dir, self.pod_cidr)
         self.networker = PodNetworker(self.node_network, self.ipam)
         self.sandboxes = Sandboxes(config.run_dir)
@@ -158,6 +165,22 @@ class NodeAgent:
         log.info("superlet %s running: runtime %s, pod CIDR %s, node IP %s",
                  config.node_name, self.runtime.name, self.pod_cidr, self.node_ip)
 
+    def _start_service_rules(self) -> None:
+        """kube-proxy's and the policy enforcer's jobs, when this installation has them."""
+        self.proxy = self.policies = None
+        try:
+            from .netpol import PolicyConfig, PolicyEnforcer
+            from .proxy import ProxyConfig, ServiceProxy
+        except ImportError:
+            return
+        config = self.config
+        self.proxy = ServiceProxy(self.client, ProxyConfig(
+            node_name=config.node_name, cluster_cidr=config.cluster_cidr,
+            service_cidr=config.service_cidr, bridge=config.bridge))
+        self.proxy.start()
+        self.policies = PolicyEnforcer(self.client, PolicyConfig(node_name=config.node_name))
+        self.policies.start()
+
     def _start_server(self) -> None:
         try:
             from .server import start_server  # the agent's HTTPS API (another branch)
@@ -177,7 +200,7 @@ class NodeAgent:
             self.queue.shutdown()
         for thread in self._threads:
             thread.join(timeout=10)
-        for part in ("pleg", "status", "probes", "recorder"):
+        for part in ("pleg", "status", "probes", "recorder", "proxy", "policies"):
             component = getattr(self, part, None)
             if component is not None:
                 component.stop()
@@ -185,6 +208,8 @@ class NodeAgent:
             self.terminator.close()
         if self._server is not None:
             self._server.stop()
+        if getattr(self, "networker", None) is not None:
+            self.networker.close()
         if self.runtime is not None:
             self.runtime.close()
         if getattr(self, "client", None) is not None:
@@ -209,7 +234,8 @@ class NodeAgent:
             self.metrics.pod_sync.observe(time.monotonic() - started)
         if self.pod_by_uid(uid) is None and not self.has_local_state(uid):
             return
-        delay = self.config.sync_frequency
+        # Up to 10 % of jitter, so pods created together do not all resync together.
+        delay = self.config.sync_frequency * random.uniform(1.0, 1.1)
         if due is not None:
             delay = min(max(due - time.time(), 0.0), delay)
         self.queue.add_after(uid, delay)

@@ -47,6 +47,8 @@ class Pleg:
         seen = set()
         for info in infos:
             seen.add(info.id)
+            if self.index.info(info.id) is info:
+                continue  # the runtime handed back what it handed out last time
             record, differs = self.index.put(info)
             uid = pod_uid(info)
             if record is not None and differs and uid:

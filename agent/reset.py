@@ -21,6 +21,7 @@ from supernetes.rootfs.images import ImageService
 from . import cgroups, fsutil
 from .config import AgentConfig
 from .localstate import LocalState
+from .network import nft
 from .network.ipam import HostLocalIPAM
 from .network.node import NodeNetwork, NodeNetworkConfig
 from .network.pod import PodNetworker
@@ -65,6 +66,7 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
             for uid in list(ipam.allocations()):
                 networker.detach(uid)
                 done.append(f"network of pod {uid}")
+            networker.close()
 
     sandboxes = Sandboxes(config.run_dir)
     volumes = VolumeManager(config.pods_dir, lambda *_: None, lambda *_: None)
@@ -83,6 +85,7 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
     if network is not None:
         network.teardown()
         done.append(f"bridge {network.config.bridge}, routes and rules")
+    _remove_service_rules(node, config)
     cgroups.remove_all(parent)
     fsutil.unmount_below(config.run_dir)
     fsutil.remove_tree(config.run_dir)
@@ -95,3 +98,16 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
             os.unlink(os.path.join(config.root_dir, "node.json"))
         fsutil.remove_tree(config.ipam_dir)
     return done
+
+
+def _remove_service_rules(node: dict, config: AgentConfig) -> None:
+    """The service proxy's route and every `supernetes*` nftables table of the node."""
+    try:
+        from .proxy import ProxyConfig, ServiceProxy
+    except ImportError:
+        pass
+    else:
+        ServiceProxy.remove(ProxyConfig(node_name=node.get("nodeName", config.node_name),
+                                        service_cidr=node.get("serviceCIDR",
+                                                              config.service_cidr)))
+    nft.sync({})  # every table the agent's parts own carries the prefix (network/nft.py)

@@ -160,7 +160,8 @@ class ContainerStarter:
                 cgroups_path=cgroups.container_path(agent.config.cgroup_parent,
                                                     pod["metadata"]["uid"], cid),
                 resources=resources.linux_resources(container, agent.config.pod_pids_limit),
-                oom_score_adj=resources.oom_score_adj(pod, container, agent.node_memory),
+                oom_score_adj=max(resources.oom_score_adj(pod, container, agent.node_memory),
+                                  agent.oom_score_floor),
                 image_user=image_user, image_id=image.id)
         except ContainerSpecError as exc:
             raise StartError("CreateContainerConfigError", str(exc)) from exc

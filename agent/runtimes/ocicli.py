@@ -57,6 +57,7 @@ class OciCliRuntime(ContainerRuntime):
         os.makedirs(self.state_root, exist_ok=True)
         os.makedirs(self.shims, exist_ok=True)
         self._annotations: dict[str, tuple[dict, dict]] = {}  # id -> (annotations, process)
+        self._seen: dict[str, tuple[ContainerInfo, int]] = {}  # id -> (info, shim PID)
         self._version: str | None = None
 
     def version(self) -> str:
@@ -125,10 +126,24 @@ class OciCliRuntime(ContainerRuntime):
     # --- looking -----------------------------------------------------------------------
 
     def list(self) -> list[ContainerInfo]:
+        """Every container; a running one already seen costs one stat and one /proc read."""
         found = []
+        seen = {}
         for name in sorted(os.listdir(self.shims)):
-            with contextlib.suppress(ContainerNotFound):
-                found.append(self.info(name))
+            cached = self._seen.get(name)
+            state = os.path.join(self.shims, name)
+            if cached is not None and cached[0].status == RUNNING and _alive(cached[1]) \
+                    and not os.path.exists(os.path.join(state, "exit.json")):
+                info = cached[0]
+            else:
+                try:
+                    info = self.info(name)
+                except ContainerNotFound:
+                    continue
+            seen[name] = (info, int(_read(os.path.join(state, "shim.pid")) or 0)
+                          if cached is None or cached[0] is not info else cached[1])
+            found.append(info)
+        self._seen = seen
         return found
 
     def info(self, container_id: str) -> ContainerInfo:

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import threading
 
 from supernetes.runtime import errors as superc_errors
 from supernetes.runtime.cgroups.base import CgroupError
+from supernetes.runtime.container import process_start_time
 from supernetes.runtime.spawner import SpawnerClient
+from supernetes.runtime.state import EXIT, list_ids
 from supernetes.runtime.stdio import Stdio, set_winsize
 
 from .base import (
@@ -43,6 +47,7 @@ class SupercRuntime(ContainerRuntime):
 
     def __init__(self, client: SpawnerClient):
         self.client = client
+        self._seen: dict[str, tuple] = {}      # id -> (info, init start time) of the last list
         self._processes: dict[str, dict] = {}  # id -> config.json's process, for exec
 
     @classmethod
@@ -80,15 +85,38 @@ class SupercRuntime(ContainerRuntime):
                     raise
 
     def delete(self, container_id: str, force: bool = False) -> None:
-        self._processes.pop(container_id, None)
         with _errors(container_id):
             self.client.delete(container_id, force=force)
 
     # --- looking -----------------------------------------------------------------------
 
     def list(self) -> list[ContainerInfo]:
-        with _errors(""):
-            return [_info(state) for state in self.client.list()]
+        """Every container; a running one already seen costs a stat and one /proc read.
+
+        The PLEG calls this every second. A full read of a container's state
+        (state.json, exit.json, /proc, the freezer) is kept for what may have
+        changed: a container not seen before, or one whose exit record appeared
+        or whose init (same PID *and* start time) is gone.
+        """
+        root = getattr(self.client, "local", self.client).root
+        found = []
+        seen = {}
+        for container_id in list_ids(root):
+            cached = self._seen.get(container_id)
+            if cached is not None and _still_running(root, container_id, *cached):
+                info = cached[0]
+            else:
+                try:
+                    info = _info(self.client.state(container_id))
+                except superc_errors.ContainerNotFound:
+                    continue  # deleted while we listed
+                except (superc_errors.SupercError, CgroupError, OSError) as exc:
+                    raise ContainerRuntimeError(str(exc)) from exc
+            seen[container_id] = (info, process_start_time(info.pid)
+                                  if info.status == RUNNING and info.pid else None)
+            found.append(info)
+        self._seen = seen
+        return found
 
     def info(self, container_id: str) -> ContainerInfo:
         with _errors(container_id):
@@ -103,20 +131,29 @@ class SupercRuntime(ContainerRuntime):
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,
              stdout: int | None = None, stderr: int | None = None, tty: bool = False,
              env: list[str] | None = None, timeout: float | None = None) -> int:
-        process = dict(self._process_of(container_id))
-        process["args"] = list(argv)
-        process["terminal"] = tty
-        if env:
-            process["env"] = list(process.get("env") or []) + list(env)
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        """Run argv inside; its exit code. Past `timeout` it is SIGKILLed (137), as the
+        kubelet ends an exec probe that overruns its timeoutSeconds."""
+        handle = self.exec_stream(container_id, argv, stdin=stdin, stdout=stdout,
+                                  stderr=stderr, tty=tty, env=env)
         try:
-            stdio = Stdio(stdin=null if stdin is None else stdin,
-                          stdout=null if stdout is None else stdout,
-                          stderr=null if stderr is None else stderr)
+            pidfd = os.pidfd_open(handle.pid)  # a PID reused after the exit is never hit
+        except ProcessLookupError:
+            pidfd = None
+        try:
+            ready, _, _ = select.select([handle], [], [], timeout)
+            if not ready and pidfd is not None:
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             with _errors(container_id):
-                return int(self.client.exec(container_id, process, stdio=stdio, wait=True))
+                return int(handle.exit_code())
         finally:
-            os.close(null)
+            handle.close()
+            if pidfd is not None:
+                os.close(pidfd)
+            if handle.console is not None:
+                os.close(handle.console)
 
     def exec_stream(self, container_id: str, argv: list[str], *, stdin: int | None = None,
                     stdout: int | None = None, stderr: int | None = None, tty: bool = False,
@@ -157,6 +194,13 @@ class SupercRuntime(ContainerRuntime):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _still_running(root: str, container_id: str, info: ContainerInfo,
+                   started: int | None) -> bool:
+    return (info.status == RUNNING and started is not None
+            and not os.path.exists(os.path.join(root, container_id, EXIT))
+            and process_start_time(info.pid) == started)
 
 
 def _info(state: dict) -> ContainerInfo:
@@ -247,6 +291,7 @@ class LocalSuperc(SupercRuntime):
         from supernetes.runtime.api import Runtime
 
         self.client = Runtime(root=root)
+        self._seen = {}
         self._processes = {}
 
     def exec(self, container_id: str, argv: list[str], *, stdin: int | None = None,

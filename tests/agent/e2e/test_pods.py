@@ -6,12 +6,15 @@ What is asserted is what a user sees: the pod's status in the API, bytes
 fetched over the pod network, files inside containers, processes on the node.
 """
 
+import json
 import os
 import signal
 import time
 
 import pytest
 from nodekit import container_status, pod, ready, running, start_cluster, wait
+
+from supernetes.agent import nodeinfo
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.slow]
 
@@ -252,8 +255,16 @@ def test_kill_9_of_the_agent_leaves_containers_running_and_a_new_agent_adopts_th
     assert os.path.exists(f"/proc/{pid}")
     cluster.wait_pod("flapper", lambda p: restarts(p) > flaps, what="counting on from where "
                      "the old agent stopped")
-    for name in ("survivor", "flapper"):
-        cluster.delete_pod(name)
+    status = cluster.superlet("status").stdout
+    assert "running (pid" in status and cluster.runtime in status
+
+    # A pod deleted for good while no agent runs: the next agent finds it an orphan.
+    cluster.stop_agent(signal.SIGKILL)
+    cluster.delete_pod("flapper", grace=0)
+    cluster.start_agent()
+    wait(lambda: "flapper" not in cluster.superlet("ps").stdout, 30,
+         "the orphan's containers to be removed")
+    cluster.delete_pod("survivor")
     wait(lambda: not cluster.local_leftovers(), 20, "the node to be empty again")
 
 
@@ -306,3 +317,59 @@ def test_container_output_lands_in_cri_logs_that_superlet_logs_reads_current_and
     raw = (logs / folder / "app" / oldest).read_text().splitlines()  # a finished attempt
     assert [line.split(" ", 3)[1:3] for line in raw] == [
         ["stdout", "F"], ["stderr", "F"], ["stdout", "P"]]
+
+
+def test_setup_errors_become_waiting_reasons_and_clear_once_fixed(cluster, pods):
+    pods(pod("unpullable", [{"name": "app", "image": "127.0.0.1:9/team/app:1.0",
+                             "command": ["true"]}]))
+    pods(pod("unconfigured", [{"name": "app", "command": ["sleep", "3600"], "env": [
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "later", "key": "mode"}}}]}]))
+
+    def waiting(p):
+        return container_status(p, "app").get("state", {}).get("waiting", {})
+
+    p = cluster.wait_pod("unpullable", lambda p: waiting(p).get("reason") in (
+        "ErrImagePull", "ImagePullBackOff"), what="a pull error")
+    assert '127.0.0.1:9/team/app:1.0' in waiting(p)["message"]
+    cluster.wait_pod("unpullable", lambda p: waiting(p).get("reason") == "ImagePullBackOff",
+                     what="ImagePullBackOff")
+    p = cluster.wait_pod("unconfigured", lambda p: waiting(p).get("reason") ==
+                         "CreateContainerConfigError", what="CreateContainerConfigError")
+    assert waiting(p)["message"] == 'configmap "later" not found'
+    assert p["status"]["phase"] == "Pending"
+    cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "later", "namespace": "default"},
+                    "data": {"mode": "on"}})
+    try:
+        cluster.wait_pod("unconfigured", running, what="Running once the ConfigMap exists")
+        assert cluster.exec("unconfigured", "sh", "-c", "echo $MODE") == "on\n"
+    finally:
+        cluster.client.delete("v1", "ConfigMap", "later", "default")
+    events = cluster.client.list("v1", "Event", "default",
+                                 field_selector="involvedObject.name=unpullable")["items"]
+    assert {"Failed", "BackOff"} <= {e["reason"] for e in events}
+
+
+def test_limits_become_the_cgroup_and_the_qos_class_the_oom_score(cluster, pods):
+    pods(pod("guaranteed", [{"name": "app", "command": ["sleep", "3600"], "resources": {
+        "limits": {"cpu": "500m", "memory": "48Mi"}}}]))
+    pods(pod("besteffort", [{"name": "app", "command": ["sleep", "3600"]}]))
+    g = cluster.wait_pod("guaranteed", running, what="Running")
+    cluster.wait_pod("besteffort", running, what="Running")
+    assert g["status"]["qosClass"] == "Guaranteed"
+    # -997 needs CAP_SYS_RESOURCE (some sandboxes run root without it): then the
+    # agent's own score is as low as the kernel lets it go.
+    lowest = nodeinfo.oom_score_floor()
+    assert cluster.exec("guaranteed", "cat", "/proc/1/oom_score_adj").strip() == \
+        str(max(-997, lowest))
+    assert cluster.exec("besteffort", "cat", "/proc/1/oom_score_adj").strip() == "1000"
+    container = json.loads(cluster.superlet("inspect", "guaranteed").stdout)["containers"][0]
+    with open(os.path.join(container["bundle"], "config.json")) as f:
+        resources = json.load(f)["linux"]["resources"]
+    assert resources["memory"] == {"limit": 48 * 2**20}
+    assert resources["cpu"]["quota"] == 50000 and resources["cpu"]["period"] == 100000
+    with open(f"/proc/{container['pid']}/cgroup") as f:
+        cgroup = next(line.split(":", 2)[2] for line in f.read().splitlines()
+                      if ":memory:" in line)
+    with open(f"/sys/fs/cgroup/memory{cgroup}/memory.limit_in_bytes") as f:
+        assert int(f.read()) == 48 * 2**20
