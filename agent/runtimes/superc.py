@@ -238,8 +238,12 @@ class _SupercExec:
             code = int(client.wait_exec(waiter))
         except (superc_errors.SupercError, OSError, ValueError):
             code = 255
-        os.write(self._write, str(code).encode())
-        os.close(self._write)
+        try:
+            os.write(self._write, str(code).encode())
+        except OSError:
+            pass                     # the session stopped listening (close())
+        finally:
+            os.close(self._write)
 
     def fileno(self) -> int:
         return self._read

@@ -41,9 +41,10 @@ def busy_and_idle(node):
 def test_a_busy_container_shows_its_cpu_and_a_hungry_one_its_memory(node, busy_and_idle):
     summary = _summary(node)
     spinner, hungry = _container(summary, "spinner"), _container(summary, "hungry")
-    # One spinning shell uses about one core (shared with whatever else runs here).
-    assert spinner["cpu"]["usageNanoCores"] > 200_000_000
-    assert hungry["cpu"]["usageNanoCores"] < 100_000_000
+    # One spinning shell uses up to a core (shared with whatever else runs here); the
+    # sleeping one next to nothing.
+    assert spinner["cpu"]["usageNanoCores"] > 50_000_000
+    assert spinner["cpu"]["usageNanoCores"] > 5 * hungry["cpu"]["usageNanoCores"]
     assert spinner["cpu"]["usageCoreNanoSeconds"] > 500_000_000
     assert hungry["memory"]["workingSetBytes"] > 38 * MB
     assert spinner["memory"]["workingSetBytes"] < 20 * MB

@@ -218,7 +218,7 @@ def test_the_metrics_api_answers_from_the_agents(admin, server, node, ns, web):
     assert set(by_name) == {"web", "spinner"}
     busy = int(by_name["spinner"]["containers"][0]["usage"]["cpu"].rstrip("n"))
     idle = int(by_name["web"]["containers"][0]["usage"]["cpu"].rstrip("n"))
-    assert busy > 200_000_000 > idle
+    assert busy > 50_000_000 and busy > 5 * idle
     one = admin.get_json(f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods/web")
     assert one["kind"] == "PodMetrics" and one["containers"][0]["name"] == "app"
     with _client(server, server.tokens["viewer"]) as viewer:

