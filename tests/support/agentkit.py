@@ -215,19 +215,23 @@ class Node:
     # -- teardown --------------------------------------------------------------------------
 
     def _remove_cgroup_parent(self) -> None:
-        """runc leaves the (empty) parent directories in every hierarchy it touched."""
+        """runc leaves the (empty) parent directories in every hierarchy it touched, and
+        puts the controller-less cgroup2 one at that hierarchy's root, not below ours."""
         with open("/proc/self/cgroup") as f:
             own = {line.split(":")[1]: line.rstrip("\n").split(":", 2)[2] for line in f}
+        candidates = [os.path.join("/sys/fs/cgroup/unified", self.cgroup_parent)]
         for entry in os.scandir("/sys/fs/cgroup"):
             for controllers, path in own.items():
-                names = {n.removeprefix("name=") for n in controllers.split(",")} or {""}
+                names = {n.removeprefix("name=") for n in controllers.split(",")}
                 if entry.name in names or (not controllers and entry.name == "unified"):
-                    parent = os.path.join(entry.path, path.lstrip("/"), self.cgroup_parent)
-                    if os.path.isdir(parent):
-                        for sub in os.scandir(parent):
-                            if sub.is_dir():
-                                os.rmdir(sub.path)
-                        os.rmdir(parent)
+                    candidates.append(os.path.join(entry.path, path.lstrip("/"),
+                                                   self.cgroup_parent))
+        for parent in candidates:
+            if os.path.isdir(parent):
+                for sub in os.scandir(parent):
+                    if sub.is_dir():
+                        os.rmdir(sub.path)
+                os.rmdir(parent)
 
     def close(self) -> None:
         self.server.stop()
