@@ -229,6 +229,32 @@ def read_logs(path: str, *, tail: int | None = None, since: float | None = None,
 
 def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
             still_running: Callable[[], bool], poll: float) -> Iterator[bytes]:
+    """`follow`'s output: each batch of new entries rendered as one chunk."""
+    for batch in _follow_entries(path, f, buffer, still_running, poll):
+        chunk = limited(b"".join(render(e, timestamps) for e in batch))
+        if chunk is None:
+            return
+        yield chunk
+
+
+def follow_entries(path: str, still_running: Callable[[], bool],
+                   poll: float = 0.1) -> Iterator[list[LogEntry]]:
+    """Entries written from now on, in batches, until the writer is done (`attach`)."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        f = None
+    try:
+        if f is not None:
+            f.seek(0, os.SEEK_END)
+        yield from _follow_entries(path, f, b"", still_running, poll)
+    finally:
+        if f is not None:
+            f.close()
+
+
+def _follow_entries(path: str, f, buffer: bytes, still_running: Callable[[], bool],
+                    poll: float) -> Iterator[list[LogEntry]]:
     """Keep reading the live file, across rotations, until the writer is done."""
     inode = os.fstat(f.fileno()).st_ino if f else None
     opened = []
@@ -238,12 +264,9 @@ def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
             if data:
                 buffer += data
                 *lines, buffer = buffer.split(b"\n")
-                rendered = b"".join(render(e, timestamps) for e in _parse_lines(lines))
-                if rendered:
-                    chunk = limited(rendered)
-                    if chunk is None:
-                        return
-                    yield chunk
+                batch = list(_parse_lines(lines))
+                if batch:
+                    yield batch
                 continue
             try:
                 current = os.stat(path).st_ino
@@ -253,11 +276,9 @@ def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
                 # Rotated. The writer may have appended to the old file between our
                 # last read and its rename: drain it before switching to the new one.
                 tail_of_old = (buffer + f.read()) if f else b""
-                for entry in _parse_lines(tail_of_old.split(b"\n")):
-                    chunk = limited(render(entry, timestamps))
-                    if chunk is None:
-                        return
-                    yield chunk
+                batch = list(_parse_lines(tail_of_old.split(b"\n")))
+                if batch:
+                    yield batch
                 f = open(path, "rb")
                 opened.append(f)
                 inode, buffer = current, b""
@@ -267,11 +288,9 @@ def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
                 # its exit: read once more before giving up on the file.
                 buffer += f.read() if f else b""
                 *lines, _ = buffer.split(b"\n")
-                for entry in _parse_lines(lines):
-                    chunk = limited(render(entry, timestamps))
-                    if chunk is None:
-                        return
-                    yield chunk
+                batch = list(_parse_lines(lines))
+                if batch:
+                    yield batch
                 return
             time.sleep(poll)
     finally:

@@ -7,6 +7,8 @@
                                                      limitBytes (agent/logs.py reads)
     GET /exec/{ns}/{pod}/{container}?command=..      websocket, channel.k8s.io v4/v5
                                                      (agent/exec_stream.py)
+    GET /attach/{ns}/{pod}/{container}               the same protocol, the container's
+                                                     output as it comes (agent/attach.py)
     GET /stats/summary                               the Summary API (agent/stats.py)
     GET /metrics, /metrics/resource                  Prometheus text (agent/metrics.py)
 
@@ -40,7 +42,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote
 
-from . import exec_stream, logs, metrics, nodeview, servingcert, stats, websocket
+from . import attach, exec_stream, logs, metrics, nodeview, servingcert, stats, websocket
 from .servingcert import TlsMaterial, caller_of
 
 log = logging.getLogger(__name__)
@@ -210,12 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
                             agent.tls)
             if who is None:
                 raise RequestError(401, "Unauthorized", "Unauthorized")
-            if self.command != "GET" and parts[0] != "exec":
+            if self.command != "GET" and parts[0] not in ("exec", "attach"):
                 raise RequestError(405, "MethodNotAllowed", f"{self.command} is not allowed")
             if parts[0] == "containerLogs" and len(parts) == 4:
                 return self._logs(agent, *parts[1:], params)
             if parts[0] == "exec" and len(parts) == 4:
                 return self._exec(agent, *parts[1:], params)
+            if parts[0] == "attach" and len(parts) == 4:
+                return self._attach(agent, *parts[1:], params)
             if path == "/pods":
                 return self._json(200, {"kind": "PodList", "apiVersion": "v1",
                                         "metadata": {}, "items": agent.view.pods()})
@@ -311,27 +315,51 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- exec ----------------------------------------------------------------------------
 
-    def _exec(self, agent: AgentServer, namespace: str, pod: str, container: str,
-              params: dict) -> None:
+    def _websocket(self) -> tuple[str, str]:
+        """(subprotocol, key) of a channel.k8s.io websocket request; a 400 otherwise."""
         upgrade = (self.headers.get("Upgrade") or "").lower()
         if upgrade != "websocket":
             hint = " (SPDY is not served: use kubectl 1.30 or newer, which speaks " \
                    "websocket)" if "spdy" in upgrade else ""
-            raise RequestError(400, "BadRequest", f"exec needs a websocket upgrade{hint}")
-        try:
-            request = exec_stream.parse_request(params)
-        except exec_stream.ExecRequestError as exc:
-            raise RequestError(400, "BadRequest", str(exc)) from None
+            raise RequestError(400, "BadRequest", f"this needs a websocket upgrade{hint}")
         protocol = exec_stream.negotiate(self.headers.get("Sec-WebSocket-Protocol"))
         key = self.headers.get("Sec-WebSocket-Key")
         if protocol is None or not key:
-            raise RequestError(400, "BadRequest", "exec speaks the websocket subprotocols "
+            raise RequestError(400, "BadRequest", "exec and attach speak the websocket "
+                                                  "subprotocols "
                                                   f"{', '.join(exec_stream.PROTOCOLS)}")
+        return protocol, key
+
+    def _running(self, agent: AgentServer, namespace: str, pod: str, container: str):
         ref = agent.view.resolve(namespace, pod, container)
         if not agent.view.is_running(ref):
             raise RequestError(400, "BadRequest", f'container "{container}" in pod "{pod}" '
                                                   f"is not running")
+        return ref
+
+    def _exec(self, agent: AgentServer, namespace: str, pod: str, container: str,
+              params: dict) -> None:
+        protocol, key = self._websocket()
+        try:
+            request = exec_stream.parse_request(params)
+        except exec_stream.ExecRequestError as exc:
+            raise RequestError(400, "BadRequest", str(exc)) from None
+        ref = self._running(agent, namespace, pod, container)
         self.close_connection = True
         self.wfile.write(websocket.accept(key, protocol))
         session = exec_stream.ExecSession(self.connection, protocol, request, agent.stopping)
         session.run(lambda stdio, tty: agent.view.exec(ref, request.command, stdio, tty))
+
+    def _attach(self, agent: AgentServer, namespace: str, pod: str, container: str,
+                params: dict) -> None:
+        protocol, key = self._websocket()
+        if _flag(params, "stdin") or _flag(params, "tty"):
+            raise RequestError(400, "BadRequest", f'container "{container}" in pod "{pod}" '
+                                                  f"has no stdin or terminal to attach to "
+                                                  f"(its output can be attached to)")
+        ref = self._running(agent, namespace, pod, container)
+        self.close_connection = True
+        self.wfile.write(websocket.accept(key, protocol))
+        session = attach.AttachSession(self.connection, _flag(params, "stdout"),
+                                       _flag(params, "stderr"), agent.stopping)
+        session.run(ref.log_path, lambda: agent.view.is_running(ref))

@@ -6,6 +6,7 @@
         with a websocket upgrade -> the agent's /exec/{ns}/{name}/{container}?...;
         the agent's 101 is passed back and the upgraded connection relayed byte for
         byte (Kubernetes' UpgradeAwareProxy), so the exec protocol lives on the agent
+    GET .../pods/{name}/attach?container=&stdout=&stderr= -> the agent's /attach, the same way
     GET /api/v1/nodes/{name}/proxy/{path} -> the agent's /{path}: stats/summary,
         metrics, pods, healthz
 
@@ -79,8 +80,8 @@ class NodeProxy:
         pod = resources.get(ctx)
         if ctx.sub == "log":
             return self.log(pod, req)
-        if ctx.sub == "exec":
-            return self.exec(pod, req)
+        if ctx.sub in ("exec", "attach"):
+            return self.exec(pod, req, ctx.sub)
         raise errors.ApiError(501, "NotImplemented", f"pods/{ctx.sub} is not implemented "
                                                      f"by this server")
 
@@ -90,24 +91,26 @@ class NodeProxy:
         target = self._pod_target("containerLogs", pod, container, options)
         return self._forward(self._node_of(pod), target, req)
 
-    def exec(self, pod: dict, req) -> Response:
+    def exec(self, pod: dict, req, kind: str = "exec") -> Response:
+        """pods/exec or pods/attach: the websocket relayed to the agent's /exec or /attach."""
         phase = (pod.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed"):
-            raise errors.bad_request(f"cannot exec into a container in a completed pod; "
+            verb = "exec into" if kind == "exec" else "attach to"
+            raise errors.bad_request(f"cannot {verb} a container in a completed pod; "
                                      f"current phase is {phase}")
         upgrade = (req.headers.get("Upgrade") or "").lower()
         if upgrade != "websocket":
             hint = "SPDY is not supported: use kubectl 1.30 or newer (websocket)" \
-                if "spdy" in upgrade else "exec needs a websocket upgrade " \
+                if "spdy" in upgrade else f"{kind} needs a websocket upgrade " \
                                           "(v5.channel.k8s.io or v4.channel.k8s.io)"
             raise errors.bad_request(hint)
         client = req.environ.get("gunicorn.socket")
         if client is None:
-            raise errors.ApiError(501, "NotImplemented", "exec needs the API server's "
+            raise errors.ApiError(501, "NotImplemented", f"{kind} needs the API server's "
                                                          "connection (run it under gunicorn)")
         container = self._container(pod, req.args.get("container"))
         options = [(k, v) for k in EXEC_OPTIONS for v in req.args.getlist(k)]
-        target = self._pod_target("exec", pod, container, options)
+        target = self._pod_target(kind, pod, container, options)
         node = self._node_of(pod)
         headers = {h: req.headers[h] for h in UPGRADE_HEADERS if h in req.headers}
         headers["Connection"] = "Upgrade"

@@ -104,3 +104,24 @@ def test_exec_is_refused_where_it_cannot_run(node, sleeper):
     no_command = node.admin_get("/exec/ns1/box/app?stdout=1", headers=headers)
     assert no_command.status_code == 400
     assert json.loads(no_command.text)["message"].startswith("you must specify")
+
+
+def test_attach_streams_the_output_from_now_on_each_stream_on_its_channel(node):
+    pod = node.add_pod("ns1", "talker", ["app"])
+    cid = node.run(pod, "app", ["sh", "-c", "echo before; mkfifo /dev/shm/go; "
+                                            "read x < /dev/shm/go; echo out; echo err >&2"])
+    node.wait_for(lambda: "before" in node.admin_get("/containerLogs/ns1/talker/app").text)
+    session = ExecSession.open(_transport(node), "/attach/ns1/talker/app",
+                               {"stdout": True, "stderr": True}, stdin=False, tty=False)
+    assert node.runtime.exec(cid, ["sh", "-c", "echo > /dev/shm/go"]) == 0
+    out, err = io.BytesIO(), io.BytesIO()
+    assert session.run(None, out, err) == 0         # the container exited: Success
+    assert (out.getvalue(), err.getvalue()) == (b"out\n", b"err\n")   # not "before"
+
+
+def test_attach_refuses_stdin(node, sleeper):
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+               "Sec-WebSocket-Protocol": "v5.channel.k8s.io"}
+    reply = node.admin_get("/attach/ns1/box/app?stdin=1&stdout=1", headers=headers)
+    assert reply.status_code == 400 and "no stdin" in reply.json()["message"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 import uuid
 
@@ -124,3 +125,35 @@ def test_kubectl_top_reads_the_metrics_api(version, server, web):
     pods = kubectl(version, server, web, "top", "pods", "--containers")
     assert pods.returncode == 0, pods.stderr
     assert pods.stdout.splitlines()[1].split()[:2] == ["web", "app"]
+
+
+@pytest.fixture
+def ticker(tmp_path, server, busybox):
+    node = Node(tmp_path, server, template=busybox)
+    ns = f"t-{uuid.uuid4().hex[:10]}"
+    assert server.admin.post("/api/v1/namespaces", {"metadata": {"name": ns}}).status_code == 201
+    pod = node.create_pod(ns, "ticker", ["app"])
+    node.run(pod, "app", ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.3; "
+                                      "done"])
+    yield ns
+    node.close()
+    server.admin.delete(f"/api/v1/namespaces/{ns}")
+
+
+def test_kubectl_attach_follows_the_output(server, ticker):
+    process = subprocess.Popen([KUBECTLS["default"], "--kubeconfig", str(server.kubeconfig),
+                                "-n", ticker, "attach", "ticker"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={"PATH": os.environ["PATH"],
+                                                            "HOME": "/nonexistent"})
+    watchdog = threading.Timer(30, process.kill)       # a silent attach fails, not hangs
+    watchdog.start()
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()
+        assert first.startswith(b"tick ") and second.startswith(b"tick ")
+        assert int(second.split()[1]) == int(first.split()[1]) + 1
+    finally:
+        watchdog.cancel()
+        process.terminate()
+        process.wait(10)
+        process.stdout.close()
+        process.stderr.close()
