@@ -57,8 +57,11 @@ vm-kernel: apt
 vm-test: install vm-kernel
 	$(PY) tests/vm/harness.py $(PYTEST_ARGS)
 
+# A one-node cluster in the network namespace `supernetes` (the machine's own
+# network is not touched), then the demo; `supernetes down --netns supernetes` ends it.
 demo: install
-	$(VENV)/bin/supernetes demo
+	@if [ -e /var/lib/supernetes/up.json ]; then $(VENV)/bin/supernetes demo; \
+	else $(VENV)/bin/supernetes up --netns supernetes --demo; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

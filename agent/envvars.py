@@ -169,3 +169,39 @@ def expand_command(words: list[str], env: list[tuple[str, str]]) -> list[str]:
     """`command` and `args` get the same `$(VAR)` expansion, from the final environment."""
     defined = dict(env)
     return [expand(word, defined) for word in words]
+
+
+def service_links(services: list[dict]) -> dict[str, str]:
+    """Docker-link-style variables for services, as the kubelet injects them.
+
+    For a service `web` with cluster IP 10.96.0.5 and a TCP port 80 named http:
+    WEB_SERVICE_HOST=10.96.0.5, WEB_SERVICE_PORT=80, WEB_SERVICE_PORT_HTTP=80,
+    WEB_PORT=tcp://10.96.0.5:80, WEB_PORT_80_TCP=tcp://10.96.0.5:80,
+    WEB_PORT_80_TCP_PROTO=tcp, WEB_PORT_80_TCP_PORT=80, WEB_PORT_80_TCP_ADDR=10.96.0.5.
+    Headless services (no cluster IP) get none.
+    """
+    env: dict[str, str] = {}
+    for service in sorted(services, key=lambda s: s["metadata"]["name"]):
+        spec = service.get("spec") or {}
+        ip = spec.get("clusterIP")
+        ports = spec.get("ports") or []
+        if not ip or ip == "None" or not ports:
+            continue
+        name = service["metadata"]["name"].upper().replace("-", "_")
+        env[f"{name}_SERVICE_HOST"] = ip
+        env[f"{name}_SERVICE_PORT"] = str(ports[0]["port"])
+        for port in ports:
+            if port.get("name"):
+                label = port["name"].upper().replace("-", "_")
+                env[f"{name}_SERVICE_PORT_{label}"] = str(port["port"])
+        first = ports[0]
+        proto = (first.get("protocol") or "TCP").lower()
+        env[f"{name}_PORT"] = f"{proto}://{ip}:{first['port']}"
+        for port in ports:
+            proto = (port.get("protocol") or "TCP").lower()
+            prefix = f"{name}_PORT_{port['port']}_{proto.upper()}"
+            env[prefix] = f"{proto}://{ip}:{port['port']}"
+            env[f"{prefix}_PROTO"] = proto
+            env[f"{prefix}_PORT"] = str(port["port"])
+            env[f"{prefix}_ADDR"] = ip
+    return env

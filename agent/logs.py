@@ -12,7 +12,8 @@ its size limit it is rotated: `0.log` -> `0.log.1` -> `0.log.2` ..., the oldest
 dropped. `LogWriter` writes this format (the runtime's monitor process writes
 the same bytes), and `read_logs` reads it back the way `kubectl logs` asks:
 `tail`, `since`, `timestamps`, `limit_bytes`, and `follow`, which keeps reading
-across rotations until the container has exited and everything is read.
+across rotations until the container has exited and everything is read. A tail
+parses only the lines it returns, from the end of the newest file backwards.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ class LogEntry:
 
     def when(self) -> float:
         return parse_time(self.time)
+
+
+def container_log_path(logs_root: str, namespace: str, pod: str, uid: str, container: str,
+                       attempt: int) -> str:
+    """Where one instance of a container writes its log (the layout above)."""
+    return os.path.join(logs_root, f"{namespace}_{pod}_{uid}", container, f"{attempt}.log")
 
 
 def format_time(epoch_ns: int) -> str:
@@ -134,11 +141,41 @@ def render(entry: LogEntry, timestamps: bool) -> bytes:
     return (entry.time.encode() + b" " + body) if timestamps else body
 
 
+# What one yield carries at most while reading what is on disk: a whole log in one
+# piece would sit in memory, one entry per piece costs a write (and a TLS record) each.
+BATCH = 64 * 1024
+
+
+def _last_entries(rotated: list[str], live_lines: list[bytes], count: int) -> list[LogEntry]:
+    """The last `count` entries, parsing only those: the live file from its end, then
+    the rotated files, newest first, each read only if still needed."""
+    found: list[LogEntry] = []  # newest first
+
+    def sources() -> Iterator[list[bytes]]:
+        yield live_lines
+        for name in reversed(rotated):
+            try:
+                with open(name, "rb") as f:
+                    yield f.read().split(b"\n")
+            except FileNotFoundError:
+                continue  # rotated away while we read
+
+    if count > 0:
+        for lines in sources():
+            for line in reversed(lines):
+                entry = parse_line(line)
+                if entry:
+                    found.append(entry)
+                    if len(found) == count:
+                        return found[::-1]
+    return found[::-1]
+
+
 def read_logs(path: str, *, tail: int | None = None, since: float | None = None,
               timestamps: bool = False, limit_bytes: int | None = None,
               follow: bool = False, still_running: Callable[[], bool] = lambda: False,
               poll: float = 0.1) -> Iterator[bytes]:
-    """The container's log as `kubectl logs` shows it, chunk by chunk."""
+    """The container's log as `kubectl logs` shows it, in chunks of up to BATCH bytes."""
     sent = 0
 
     def limited(chunk: bytes) -> bytes | None:
@@ -156,16 +193,30 @@ def read_logs(path: str, *, tail: int | None = None, since: float | None = None,
         # What is on disk now: the rotated files, then the live file through the very
         # handle `follow` goes on reading, so no entry is lost or repeated between them.
         rest = b""
-        entries: Iterator[LogEntry] = _entries(files[:-1] if live else files)
+        rotated = files[:-1] if live else files
+        lines: list[bytes] = []
         if live:
             *lines, rest = live.read().split(b"\n")
-            entries = itertools.chain(entries, _parse_lines(lines))
-        if since is not None:
-            entries = (e for e in entries if e.when() >= since)
-        if tail is not None:
-            entries = iter(deque(entries, maxlen=tail) if tail > 0 else [])
+        entries: Iterator[LogEntry]
+        if tail is not None and since is None:
+            entries = iter(_last_entries(rotated, lines, tail))
+        else:
+            entries = itertools.chain(_entries(rotated), _parse_lines(lines))
+            if since is not None:
+                entries = (e for e in entries if e.when() >= since)
+            if tail is not None:
+                entries = iter(deque(entries, maxlen=tail) if tail > 0 else [])
+        batch = bytearray()
         for entry in entries:
-            chunk = limited(render(entry, timestamps))
+            batch += render(entry, timestamps)
+            if len(batch) >= BATCH:
+                chunk = limited(bytes(batch))
+                if chunk is None:
+                    return
+                batch.clear()
+                yield chunk
+        if batch:
+            chunk = limited(bytes(batch))
             if chunk is None:
                 return
             yield chunk
@@ -178,6 +229,32 @@ def read_logs(path: str, *, tail: int | None = None, since: float | None = None,
 
 def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
             still_running: Callable[[], bool], poll: float) -> Iterator[bytes]:
+    """`follow`'s output: each batch of new entries rendered as one chunk."""
+    for batch in _follow_entries(path, f, buffer, still_running, poll):
+        chunk = limited(b"".join(render(e, timestamps) for e in batch))
+        if chunk is None:
+            return
+        yield chunk
+
+
+def follow_entries(path: str, still_running: Callable[[], bool],
+                   poll: float = 0.1) -> Iterator[list[LogEntry]]:
+    """Entries written from now on, in batches, until the writer is done (`attach`)."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        f = None
+    try:
+        if f is not None:
+            f.seek(0, os.SEEK_END)
+        yield from _follow_entries(path, f, b"", still_running, poll)
+    finally:
+        if f is not None:
+            f.close()
+
+
+def _follow_entries(path: str, f, buffer: bytes, still_running: Callable[[], bool],
+                    poll: float) -> Iterator[list[LogEntry]]:
     """Keep reading the live file, across rotations, until the writer is done."""
     inode = os.fstat(f.fileno()).st_ino if f else None
     opened = []
@@ -187,11 +264,9 @@ def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
             if data:
                 buffer += data
                 *lines, buffer = buffer.split(b"\n")
-                for entry in _parse_lines(lines):
-                    chunk = limited(render(entry, timestamps))
-                    if chunk is None:
-                        return
-                    yield chunk
+                batch = list(_parse_lines(lines))
+                if batch:
+                    yield batch
                 continue
             try:
                 current = os.stat(path).st_ino
@@ -201,16 +276,21 @@ def _follow(path: str, f, buffer: bytes, timestamps: bool, limited,
                 # Rotated. The writer may have appended to the old file between our
                 # last read and its rename: drain it before switching to the new one.
                 tail_of_old = (buffer + f.read()) if f else b""
-                for entry in _parse_lines(tail_of_old.split(b"\n")):
-                    chunk = limited(render(entry, timestamps))
-                    if chunk is None:
-                        return
-                    yield chunk
+                batch = list(_parse_lines(tail_of_old.split(b"\n")))
+                if batch:
+                    yield batch
                 f = open(path, "rb")
                 opened.append(f)
                 inode, buffer = current, b""
                 continue
             if not still_running():
+                # The writer may have appended its last lines between our read and
+                # its exit: read once more before giving up on the file.
+                buffer += f.read() if f else b""
+                *lines, _ = buffer.split(b"\n")
+                batch = list(_parse_lines(lines))
+                if batch:
+                    yield batch
                 return
             time.sleep(poll)
     finally:

@@ -175,3 +175,23 @@ def node_info(runtime_version: str, agent_version: str) -> dict[str, str]:
         "architecture": {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(),
                                                                     platform.machine()),
     }
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def oom_score_floor() -> int:
+    """The lowest oom_score_adj this agent may give its containers.
+
+    Lowering a process's OOM score below the agent's own takes CAP_SYS_RESOURCE;
+    without it (an agent in a container or a user namespace, as the kubelet in a
+    user namespace) the kernel refuses, and the container would not start. Then
+    the agent's own score is the floor.
+    """
+    effective = 0
+    for line in (_read("/proc/self/status") or "").splitlines():
+        if line.startswith("CapEff:"):
+            effective = int(line.split()[1], 16)
+    if effective & (1 << CAP_SYS_RESOURCE):
+        return -1000
+    return int(_read("/proc/self/oom_score_adj") or 0)

@@ -33,6 +33,7 @@ class ContainerRecord:
     spec_hash: str = ""  # hash of the container spec it was made from
     restart_streak: int = 0  # quick exits in a row before this attempt (for back-off)
     image_id: str = ""
+    message: str = ""  # the termination message, once it has exited
 
 
 @dataclass(frozen=True)

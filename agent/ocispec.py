@@ -91,9 +91,14 @@ def capabilities(security: dict) -> list[str]:
     return chosen
 
 
-def _user(pod_security: dict, security: dict, image_config: dict) -> dict:
+def _user(pod_security: dict, security: dict, image_config: dict,
+          image_user: dict | None) -> dict:
     uid = security.get("runAsUser", pod_security.get("runAsUser"))
     gid = security.get("runAsGroup", pod_security.get("runAsGroup"))
+    if uid is None and image_user is not None:  # the image's User, resolved in its rootfs
+        uid = image_user["uid"]
+        if gid is None:
+            gid = image_user.get("gid", 0)
     if uid is None:
         image_user = image_config.get("User") or "0"
         user_part, _, group_part = image_user.partition(":")
@@ -136,8 +141,13 @@ def container_config(pod: dict, container: dict, *, base: dict, image_config: di
                      volume_paths: dict[str, str], etc_files: dict[str, str],
                      shm_path: str | None, termination_log: str | None,
                      attempt: int, restart_streak: int, cgroups_path: str,
-                     resources: dict | None = None) -> dict:
-    """The OCI config for one attempt of one container of a pod (see module doc)."""
+                     resources: dict | None = None, oom_score_adj: int | None = None,
+                     image_user: dict | None = None, image_id: str = "") -> dict:
+    """The OCI config for one attempt of one container of a pod (see module doc).
+
+    `image_user` is the image's User already resolved to {"uid", "gid"} (names are
+    looked up in the image's /etc/passwd by the caller, who has the rootfs).
+    """
     spec = pod.get("spec", {})
     meta = pod.get("metadata", {})
     pod_security = spec.get("securityContext") or {}
@@ -151,7 +161,7 @@ def container_config(pod: dict, container: dict, *, base: dict, image_config: di
     caps = capabilities(security)
     config["process"] = {
         "terminal": bool(container.get("tty")),
-        "user": _user(pod_security, security, image_config),
+        "user": _user(pod_security, security, image_config, image_user),
         "args": process_args(container, image_config, list(merged.items())),
         "env": [f"{k}={v}" for k, v in merged.items()],
         "cwd": container.get("workingDir") or image_config.get("WorkingDir") or "/",
@@ -160,6 +170,8 @@ def container_config(pod: dict, container: dict, *, base: dict, image_config: di
         "noNewPrivileges": security.get("allowPrivilegeEscalation") is False,
         "rlimits": base.get("process", {}).get("rlimits", []),
     }
+    if oom_score_adj is not None:
+        config["process"]["oomScoreAdj"] = oom_score_adj
     config["root"] = {"path": rootfs, "readonly": bool(security.get("readOnlyRootFilesystem"))}
     config.pop("hostname", None)  # the pod's UTS namespace already has its name
 
@@ -172,7 +184,8 @@ def container_config(pod: dict, container: dict, *, base: dict, image_config: di
     linux["namespaces"] = wanted
     linux["cgroupsPath"] = cgroups_path
     if resources:
-        linux["resources"] = resources
+        # the base's device rules (deny all but the standard nodes) stay
+        linux["resources"] = {**(linux.get("resources") or {}), **resources}
     sysctls = {s["name"]: s["value"] for s in pod_security.get("sysctls") or []}
     if sysctls:
         linux["sysctl"] = sysctls
@@ -208,6 +221,7 @@ def container_config(pod: dict, container: dict, *, base: dict, image_config: di
         f"{ANNOTATION}.container.attempt": str(attempt),
         f"{ANNOTATION}.container.restart-streak": str(restart_streak),
         f"{ANNOTATION}.container.spec-hash": spec_hash(container),
+        f"{ANNOTATION}.container.image-id": image_id,
         f"{ANNOTATION}.container.init": str(any(
             c["name"] == container["name"] for c in spec.get("initContainers") or [])).lower(),
     }

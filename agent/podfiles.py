@@ -114,10 +114,16 @@ def write_pod_files(pod_dir: str, pod: dict, pod_ip: str | None, cluster_dns: li
     paths = {}
     for destination, (filename, text) in contents.items():
         path = os.path.join(pod_dir, filename)
+        paths[destination] = path
+        try:
+            with open(path) as f:
+                if f.read() == text:
+                    continue  # unchanged: every sync calls this, most write nothing
+        except FileNotFoundError:
+            pass
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-        paths[destination] = path
     return paths

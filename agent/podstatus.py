@@ -40,13 +40,16 @@ def _terminated(record: ContainerRecord, scheme: str) -> dict:
         reason = record.reason
     else:
         reason = "Completed" if record.exit_code == 0 else "Error"
-    return {
+    terminated = {
         "exitCode": record.exit_code if record.exit_code is not None else 0,
         "reason": reason,
         "startedAt": rfc3339(record.started_at),
         "finishedAt": rfc3339(record.finished_at),
         "containerID": scheme + record.id,
     }
+    if record.message:
+        terminated["message"] = record.message
+    return terminated
 
 
 def container_status(container: dict, observed: PodObserved, waiting: Waiting | None,

@@ -37,6 +37,7 @@ from collections.abc import Callable
 
 from supernetes.runtime import linux
 
+from . import fsutil
 from .envvars import field_value
 
 Lookup = Callable[[str, str], dict | None]
@@ -90,9 +91,11 @@ class VolumeManager:
 
     def teardown(self, uid: str) -> None:
         root = self.pod_dir(uid)
-        for point in _mount_points_below(root):
-            linux.umount2(point, linux.MNT_DETACH)
-        _remove_tree_on_one_filesystem(root)
+        fsutil.unmount_below(root)
+        try:
+            fsutil.remove_tree(root)
+        except OSError as exc:
+            raise VolumeError(f"removing the volumes of pod {uid}: {exc}") from exc
 
     # --- kinds ---------------------------------------------------------------
 
@@ -253,34 +256,3 @@ def _tmpfs_size(quantity: str) -> str:
         if quantity.endswith(suffix):
             return str(int(float(quantity[: -len(suffix)]) * factor))
     return str(int(float(quantity)))
-
-
-def _mount_points_below(root: str) -> list[str]:
-    prefix = root.rstrip("/") + "/"
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    return sorted({p for p in points if p.startswith(prefix)}, key=len, reverse=True)
-
-
-def _remove_tree_on_one_filesystem(root: str) -> None:
-    """rm -rf that refuses to cross a mount point: a stray mount must never lose host files.
-
-    (`teardown` unmounts everything below first; this is the belt to those braces.)
-    """
-    if not os.path.lexists(root):
-        return
-    if _mount_points_below(root):
-        raise VolumeError(f"refusing to remove {root}: something is still mounted below it")
-    device = os.lstat(root).st_dev
-
-    def remove(path: str) -> None:
-        for entry in os.scandir(path):
-            if entry.is_dir(follow_symlinks=False):
-                if entry.stat(follow_symlinks=False).st_dev != device:
-                    raise VolumeError(f"refusing to remove {entry.path}: another filesystem")
-                remove(entry.path)
-            else:
-                os.unlink(entry.path)
-        os.rmdir(path)
-
-    remove(root)

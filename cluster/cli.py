@@ -235,6 +235,89 @@ def _run_scheduler(args) -> int:
     return 0
 
 
+def _add_up(subparsers) -> None:
+    up = subparsers.add_parser(
+        "up", help="start a single-node cluster on this machine (server with scheduler "
+                   "and controllers, and a superlet)",
+        description="Start the API server (with the scheduler and controllers inside) and "
+                    "a Superlet on this machine, with a busybox image built offline. "
+                    "The admin kubeconfig is DATA_DIR/admin.kubeconfig (and "
+                    "/etc/supernetes/admin.kubeconfig for the default data dir).")
+    up.add_argument("--data-dir", default="/var/lib/supernetes",
+                    help="all state and logs (default: %(default)s)")
+    up.add_argument("--netns", default=None, metavar="NAME",
+                    help="run the whole cluster inside network namespace NAME (made if "
+                         "missing); the machine's own network is not touched")
+    up.add_argument("--runtime", default="superc", help="superc (default) or runc")
+    up.add_argument("--port", type=int, default=6443, help="the API server's port")
+    up.add_argument("--pod-cidr", default=None,
+                    help="the node's pod range (default: allocated by the control plane)")
+    up.add_argument("--node-name", default=None, help="default: the host name")
+    up.add_argument("--demo", action="store_true",
+                    help="then run `supernetes demo` (3 httpd replicas, pages fetched)")
+    up.set_defaults(func=_run_up)
+
+    down = subparsers.add_parser(
+        "down", help="stop and remove everything `supernetes up` made",
+        description="Stop the cluster's processes and remove its containers, mounts, "
+                    "network (links, routes, rules, the namespace if up made it), cgroups "
+                    "and files.")
+    down.add_argument("--data-dir", default="/var/lib/supernetes")
+    down.add_argument("--netns", default=None, metavar="NAME")
+    down.set_defaults(func=_run_down)
+
+    demo = subparsers.add_parser(
+        "demo", help="deploy 3 busybox httpd replicas on the cluster `up` made and fetch "
+                     "their pages")
+    demo.add_argument("--data-dir", default="/var/lib/supernetes")
+    demo.set_defaults(func=_run_demo)
+
+
+def _run_up(args) -> int:
+    from .up import UpError, up
+
+    try:
+        state = up(args.data_dir, netns=args.netns, runtime=args.runtime, port=args.port,
+                   pod_cidr=args.pod_cidr, node_name=args.node_name)
+    except (UpError, OSError) as exc:
+        print(f"supernetes up: {exc}", file=sys.stderr)
+        return 1
+    kubeconfig = f"{state['dataDir']}/admin.kubeconfig"
+    prefix = f"ip netns exec {args.netns} " if args.netns else ""
+    print(f"cluster up: kubeconfig {kubeconfig}")
+    print(f"  {prefix}superctl --kubeconfig {kubeconfig} get nodes")
+    print(f"  supernetes down{' --netns ' + args.netns if args.netns else ''} "
+          f"--data-dir {state['dataDir']}")
+    if args.demo:
+        args.data_dir = state["dataDir"]
+        return _run_demo(args)
+    return 0
+
+
+def _run_down(args) -> int:
+    from .up import UpError, down
+
+    try:
+        for line in down(args.data_dir, netns=args.netns):
+            print(f"removed {line}")
+    except (UpError, OSError) as exc:
+        print(f"supernetes down: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_demo(args) -> int:
+    from .demo import demo
+    from .up import UpError
+
+    try:
+        demo(args.data_dir)
+    except (UpError, OSError) as exc:
+        print(f"supernetes demo: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="supernetes", description=__doc__)
     parser.add_argument("--version", action="version", version=f"supernetes {__version__}")
@@ -242,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_server(subparsers)
     _add_scheduler(subparsers)
     _add_controller_manager(subparsers)
+    _add_up(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

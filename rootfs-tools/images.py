@@ -19,12 +19,9 @@ import tempfile
 
 from . import auth, bundle, gc, importer, layout, oci
 from . import digest as digests
-from . import pull as pullmod
-from . import push as pushmod
 from . import reference as refs
 from .errors import ImageNotFound, RootfsError, SnapshotError, UnpackError
 from .progress import Progress
-from .registry import RegistryClient
 from .snapshots import Snapshotter
 from .store import DEFAULT_ROOT, ContentStore, ImageRecord
 from .unpack import Unpacker
@@ -68,7 +65,11 @@ class ImageService:
 
     # --- getting images in -------------------------------------------------------------------
 
-    def client(self, ref: refs.Reference) -> RegistryClient:
+    def client(self, ref: refs.Reference) -> "RegistryClient":  # noqa: F821
+        # requests (and with it ssl, charset detection...) is loaded only when a
+        # registry is talked to: the node agent holds an ImageService all its life.
+        from .registry import RegistryClient
+
         credentials = self.credentials or auth.lookup(ref.registry, self.auth_file)
         return RegistryClient(ref.registry, api_host=ref.api_host, credentials=credentials,
                               insecure=ref.registry in self.insecure)
@@ -80,6 +81,8 @@ class ImageService:
         try:
             with self.store.locked():
                 self.store.remove_abandoned_ingests()
+                from . import pull as pullmod
+
                 fetched = pullmod.fetch(self.store, client, ref, platform, progress)
                 progress.set_phase("unpacking")
                 self.unpack(fetched.manifest, fetched.config)
@@ -200,6 +203,8 @@ class ImageService:
         target = refs.parse(dest) if dest else source
         client = self.client(target)
         try:
+            from . import push as pushmod
+
             return pushmod.push(self.store, client, record, target, source)
         finally:
             client.close()

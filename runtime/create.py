@@ -94,6 +94,15 @@ class _Builder:
         except OSError as exc:
             raise CreateError(f"container {config.id!r}: stdio: {exc.strerror} "
                               f"({exc.filename})") from exc
+        log_fds: tuple = ()
+        if stdio_spec.log:
+            # The init writes into pipes the monitor reads (logcopy.py); we close our
+            # copies of all four ends below, once the monitor has its own.
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            fds = [fds[0], out_w, err_w]
+            log_fds = (out_r, err_r)
+            opened += [out_r, out_w, err_r, err_w]
         console_fd = None
         if isinstance(console, str):
             try:
@@ -107,7 +116,9 @@ class _Builder:
             console_fd = console
         ours, theirs = channel_pair()
         launch = Launch(config=config, manager=self.manager, state_dir=sd, channel=theirs,
-                        stdio_fds=fds, console_fd=console_fd, fifo_path=sd.make_fifo())
+                        stdio_fds=fds, console_fd=console_fd, fifo_path=sd.make_fifo(),
+                        log=(stdio_spec.log, stdio_spec.log_max_size, stdio_spec.log_max_files)
+                        if stdio_spec.log else None, log_fds=log_fds)
         try:
             self.monitor_pid = linux.fork("monitor")
             if self.monitor_pid == 0:

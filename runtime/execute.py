@@ -95,16 +95,30 @@ def exec_process(container: Container, process: config.ProcessConfig, *,
             os.close(fd)
     try:
         pid = _serve(ours, container, manager)
+    except ExecError:
+        # The process told us why it failed and exits by itself; its waiter reaps it,
+        # then exits too. Killing the waiter first would orphan the process to the
+        # nearest reaper above us (a subreaper, or the host's init), and the
+        # container's own init would wait for that zombie when it exits.
+        _reap(waiter)
+        raise
     except BaseException:
         try:
             os.kill(waiter, 9)
-            os.waitpid(waiter, 0)
-        except (ProcessLookupError, ChildProcessError):
+        except ProcessLookupError:
             pass
+        _reap(waiter)
         raise
     finally:
         ours.close()
     return ExecHandle(pid=pid, waiter=waiter)
+
+
+def _reap(waiter: int) -> None:
+    try:
+        os.waitpid(waiter, 0)
+    except ChildProcessError:
+        pass
 
 
 def wait(handle: ExecHandle) -> int:

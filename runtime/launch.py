@@ -37,10 +37,13 @@ class Launch(Record):
     fifo_path: str = ""
     report_fd: int = -1  # nsexec child -> monitor: the init's PID (write end), if any
     cgroup_ready_fd: int = -1  # monitor -> init: "1" once the init is in its cgroup
+    log: object = None  # a logcopy.CriLog spec (path, sizes) when the monitor writes a log
+    log_fds: tuple = ()  # the read ends of the init's stdout and stderr pipes
 
     def keep_fds(self) -> set[int]:
         keep = {0, 1, 2, *self.channel.fds()}
         keep.update(fd for fd in self.stdio_fds if fd is not None)
+        keep.update(self.log_fds)
         if self.console_fd is not None:
             keep.add(self.console_fd)
         trace = explain.fileno()

@@ -8,6 +8,8 @@ returns, not when the agent that asked for it restarts. It
 - forks the init (or, for a new user namespace, the nsexec child that forks it:
   as a child subreaper the monitor adopts the init when that child exits),
 - holds `monitor.lock` while it lives (`delete` waits on that lock),
+- with a log (`Stdio(log=...)`), copies the init's stdout and stderr into it in
+  the CRI format until the container has exited (logcopy.py, conmon's job),
 - waits for the init, then writes `exit.json`: exit code (128+signal when killed,
   so an OOM kill reads 137), the signal, and whether the kernel OOM-killed anything
   in the container's cgroup,
@@ -36,7 +38,10 @@ def run(launch: Launch) -> None:
         if init_pid is None:
             code = 1  # setup failed; the caller heard why over the channel
             return
-        status = _wait_for(init_pid)
+        if launch.log:
+            status = _copy_log_until_exit(launch, init_pid)
+        else:
+            status = _wait_for(init_pid)
         code = _record(launch, status)
     except BaseException:  # a forked child reports and exits, never unwinds
         pass
@@ -130,9 +135,26 @@ def _nsexec_child(launch: Launch, monitor_pid: int) -> None:
 def _let_go(launch: Launch) -> None:
     """From here on the monitor needs nothing of the caller's: no channel, no stdio (a
     caller reading our stdout would otherwise wait for us), no trace."""
+    if launch.log:
+        # Only the init writes into the log pipes: with our write ends open, the
+        # read ends would never see the end of the streams.
+        for fd in launch.stdio_fds[1:]:
+            os.close(fd)
     launch.channel.close()
     _detach_stdio()
     explain.disable()
+
+
+def _copy_log_until_exit(launch: Launch, init_pid: int) -> int:
+    from . import logcopy
+
+    path, max_size, max_files = launch.log
+    try:
+        log = logcopy.CriLog(path, max_size, max_files)
+    except OSError:
+        return _wait_for(init_pid)  # no log, but the exit status is never lost
+    stdout_r, stderr_r = launch.log_fds
+    return logcopy.copy_until_exit(log, stdout_r, stderr_r, init_pid)
 
 
 def exit_code(status: int) -> tuple[int, int | None]:

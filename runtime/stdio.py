@@ -6,6 +6,9 @@
     an int      an open descriptor (a pipe end, a log file the agent opened)
     a str       a path: stdin is opened for reading, stdout/stderr appended to
 
+or, with `log=PATH`, stdout and stderr become pipes that the container's monitor
+copies into PATH in the CRI log format (logcopy.py), as conmon does.
+
 With a terminal (`process.terminal`, `-t`) the process instead gets the slave side
 of a pseudo-terminal allocated *inside the container* (from its own devpts
 instance, so `tty` and job control work there), and the master side travels back
@@ -35,6 +38,11 @@ class Stdio(Record):
     stdin: int | str | None = None
     stdout: int | str | None = None
     stderr: int | str | None = None
+    # A CRI log file instead of stdout/stderr: the monitor copies the container's
+    # output into it, rotating at log_max_size (logcopy.py).
+    log: str | None = None
+    log_max_size: int = 10 << 20
+    log_max_files: int = 5
 
 
 def open_stdio(stdio: Stdio) -> tuple[list[int | None], list[int]]:

@@ -14,6 +14,7 @@ LEAKY = '''
 import os, subprocess, pytest
 
 @pytest.mark.root
+@pytest.mark.netns
 def test_leaks_everything(tmp_path):
     subprocess.run(["ip", "netns", "add", "{netns}"], check=True)
     target = tmp_path / "mnt"
@@ -27,6 +28,11 @@ def test_leaks_everything(tmp_path):
 @pytest.mark.root
 def test_clean(tmp_path):
     (tmp_path / "file").write_text("files under tmp_path are fine")
+
+@pytest.mark.root
+def test_another_sessions_netns_is_not_ours(tmp_path):
+    # Not marked netns: a namespace appearing meanwhile belongs to someone else.
+    subprocess.run(["ip", "netns", "add", "{other}"], check=True)
 '''
 
 CONFTEST = '''
@@ -42,7 +48,9 @@ def pytest_configure(config):
 @pytest.mark.cgroup_v1
 def test_a_leaking_test_fails_with_what_it_left_and_the_leak_is_removed(tmp_path):
     name = f"sn-leak-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "test_leaky.py").write_text(textwrap.dedent(LEAKY.format(netns=name, cgroup=name)))
+    other = f"sn-other-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "test_leaky.py").write_text(textwrap.dedent(LEAKY.format(netns=name, cgroup=name,
+                                                                        other=other)))
     (tmp_path / "conftest.py").write_text(CONFTEST)
     env = dict(os.environ, PYTHONPATH=SUPPORT)
     result = subprocess.run(
@@ -51,10 +59,13 @@ def test_a_leaking_test_fails_with_what_it_left_and_the_leak_is_removed(tmp_path
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )
     out = result.stdout
+    subprocess.run(["ip", "netns", "delete", other], capture_output=True)
+    assert other not in out, "another session's netns was reported (and deleted) as a leak"
     assert result.returncode == 1, out + result.stderr
     assert "1 error" in out
     assert "ERROR test_leaky.py::test_leaks_everything" in out
     assert "ERROR test_leaky.py::test_clean" not in out
+    assert "ERROR test_leaky.py::test_another_sessions_netns_is_not_ours" not in out
     for what in ("netns:", name, "mounts:", "(tmpfs)", "processes:", "sleep 300", "cgroups:"):
         assert what in out, f"{what!r} not reported:\n{out}"
     assert name not in os.listdir("/run/netns")

@@ -9,8 +9,11 @@ out round-robin and a just-freed address is not reused at once (a late packet
 for the old pod should not reach a new one).
 
 Allocation is idempotent: asking again for an owner that already has an address
-returns that address, which keeps pod sync reentrant. After a crash the agent
-calls `reconcile(live_owners)`, which frees every address whose owner is gone.
+returns that address, which keeps pod sync reentrant. `owners/<owner>` names an
+owner's address, so finding it reads one file instead of every allocation; the
+address files stay the truth (an owner file that disagrees with them is ignored).
+After a crash the agent calls `reconcile(live_owners)`, which frees every address
+whose owner is gone.
 
 The network address, the gateway (the first host address, owned by the bridge)
 and the broadcast address are never handed out.
@@ -33,7 +36,8 @@ class HostLocalIPAM:
         self.network = ipaddress.ip_network(cidr)
         self.gateway = self.network.network_address + 1
         self.dir = os.path.join(state_dir, str(self.network).replace("/", "_"))
-        os.makedirs(self.dir, exist_ok=True)
+        self.owners = os.path.join(self.dir, "owners")
+        os.makedirs(self.owners, exist_ok=True)
 
     @contextmanager
     def _locked(self):
@@ -54,14 +58,42 @@ class HostLocalIPAM:
                 found[f.read().strip()] = address
         return found
 
+    def _owned(self, owner: str) -> ipaddress.IPv4Address | None:
+        """The owner's address through its owner file (checked against the address file)."""
+        try:
+            with open(os.path.join(self.owners, owner)) as f:
+                address = ipaddress.ip_address(f.read().strip())
+            with open(os.path.join(self.dir, str(address))) as f:
+                if f.read().strip() == owner:
+                    return address
+        except FileNotFoundError:
+            return None  # no owner file: no address (reconcile() writes missing ones)
+        except (OSError, ValueError):
+            pass
+        return self._allocations().get(owner)
+
+    def _note_owner(self, owner: str, address) -> None:
+        tmp = os.path.join(self.owners, f".{owner}.tmp")
+        with open(tmp, "w") as f:
+            f.write(str(address))
+        os.replace(tmp, os.path.join(self.owners, owner))
+
+    def _forget_owner(self, owner: str) -> None:
+        try:
+            os.unlink(os.path.join(self.owners, owner))
+        except FileNotFoundError:
+            pass
+
     def lookup(self, owner: str) -> ipaddress.IPv4Address | None:
         with self._locked():
-            return self._allocations().get(owner)
+            return self._owned(owner)
 
     def allocate(self, owner: str) -> ipaddress.IPv4Address:
         """The owner's address: the one it has, or the next free one."""
+        if "/" in owner or owner.startswith("."):
+            raise IPAMError(f"invalid owner {owner!r}")
         with self._locked():
-            existing = self._allocations().get(owner)
+            existing = self._owned(owner)
             if existing is not None:
                 return existing
             first = int(self.gateway) + 1
@@ -76,18 +108,21 @@ class HostLocalIPAM:
                     continue
                 with os.fdopen(fd, "w") as f:
                     f.write(owner)
-                    f.flush()
-                    os.fsync(f.fileno())
+                    # No fsync: an allocation only has to outlive the agent, not the
+                    # machine (a reboot takes every pod's namespace with it, and the
+                    # agent reconciles), and syncing under the lock serialises pods.
                 self._write_last(candidate)
+                self._note_owner(owner, candidate)
                 return candidate
             raise IPAMError(f"no free address left in {self.network} for {owner}")
 
     def release(self, owner: str) -> ipaddress.IPv4Address | None:
         """Free the owner's address; returns it, or None when it had none."""
         with self._locked():
-            address = self._allocations().get(owner)
+            address = self._owned(owner)
             if address is not None:
                 os.unlink(os.path.join(self.dir, str(address)))
+            self._forget_owner(owner)
             return address
 
     def reconcile(self, live_owners: set[str]) -> list[ipaddress.IPv4Address]:
@@ -98,6 +133,11 @@ class HostLocalIPAM:
                 if owner not in live_owners:
                     os.unlink(os.path.join(self.dir, str(address)))
                     freed.append(address)
+                elif not os.path.exists(os.path.join(self.owners, owner)):
+                    self._note_owner(owner, address)  # an allocation from before owner files
+            for owner in os.listdir(self.owners):
+                if owner not in live_owners:
+                    self._forget_owner(owner)
             return freed
 
     def allocations(self) -> dict[str, ipaddress.IPv4Address]:

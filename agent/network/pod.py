@@ -11,7 +11,11 @@ held by a bind mount) its interfaces, in this order:
      default route points at the bridge's gateway address.
 
 It is reentrant: a pod that is already wired is left alone, a half-wired one (the
-agent died mid-way) is rewired. `detach(uid)` deletes the node end of the veth (the
+agent died mid-way) is rewired. A pod that had no address yet cannot be wired at
+all, so its checks are skipped: that is the common case, on the start-up path of
+every pod. One netlink socket to the node's namespace is kept open (opening one
+costs pyroute2 more than the requests sent over it) and shared under a lock;
+`close()` lets it go. `detach(uid)` deletes the node end of the veth (the
 kernel deletes its peer with it) and frees the address; deleting the pod's
 namespace afterwards is the sandbox's job.
 """
@@ -21,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import netns
@@ -51,15 +57,33 @@ class PodNetworker:
     def __init__(self, node: NodeNetwork, ipam: HostLocalIPAM):
         self.node = node
         self.ipam = ipam
+        self._lock = threading.Lock()
+        self._node_socket = None
+
+    @contextmanager
+    def _node(self):
+        """The shared netlink socket to the node's namespace (opened on first use)."""
+        with self._lock:
+            if self._node_socket is None:
+                self._node_socket = netns.route_socket(self.node.config.netns)
+            yield self._node_socket
+
+    def close(self) -> None:
+        with self._lock:
+            if self._node_socket is not None:
+                self._node_socket.close()
+                self._node_socket = None
 
     def attach(self, uid: str, netns_path: str) -> PodNetwork:
+        had_one = self.ipam.lookup(uid) is not None
         address = self.ipam.allocate(uid)
         wanted = PodNetwork(ip=str(address), prefixlen=self.node.pod_network.prefixlen,
                             gateway=str(self.node.gateway), host_veth=host_veth_name(uid))
         try:
-            if self._wired(wanted, netns_path):
-                return wanted
-            self._remove_host_veth(wanted.host_veth)
+            if had_one:
+                if self._wired(wanted, netns_path):
+                    return wanted
+                self._remove_host_veth(wanted.host_veth)
             self._create_veth(wanted, netns_path)
             self._configure_pod_side(wanted, netns_path)
         except OSError as exc:
@@ -83,7 +107,7 @@ class PodNetworker:
     # --- steps ---------------------------------------------------------------
 
     def _wired(self, wanted: PodNetwork, netns_path: str) -> bool:
-        with netns.route_socket(self.node.config.netns) as ipr:
+        with self._node() as ipr:
             if not ipr.link_lookup(ifname=wanted.host_veth):
                 return False
         with netns.route_socket(netns_path) as ipr:
@@ -94,7 +118,7 @@ class PodNetworker:
             return wanted.ip in addresses
 
     def _remove_host_veth(self, name: str) -> None:
-        with netns.route_socket(self.node.config.netns) as ipr:
+        with self._node() as ipr:
             for index in ipr.link_lookup(ifname=name):
                 ipr.link("del", index=index)
 
@@ -102,7 +126,7 @@ class PodNetworker:
         config = self.node.config
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            with netns.route_socket(config.netns) as ipr:
+            with self._node() as ipr:
                 ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
                          peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
                 (host,) = ipr.link_lookup(ifname=wanted.host_veth)

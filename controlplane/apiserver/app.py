@@ -6,6 +6,9 @@ configuration; there is no module-level state. Routes:
 
     /api, /apis, /version, /healthz, ... discovery.py (blueprint)
     /supernetes/v1/join                  join.py (blueprint): bootstrap token -> node token
+    /supernetes/v1/nodes/{n}/servingcertificate   nodecerts.py: the agent's certificate
+    /api/v1/nodes/{n}/proxy/{path}       nodeproxy.py (blueprint): to the node's agent
+    /apis/metrics.k8s.io/v1beta1/...     metricsapi.py (blueprint): `kubectl top`
     /api/v1/..., /apis/{g}/{v}/...       views.resource_view, one view for every type
 
 Authentication runs before every request except the public health and version
@@ -30,7 +33,10 @@ from . import (
     discovery,
     errors,
     join,
+    metricsapi,
     namespaces,
+    nodecerts,
+    nodeproxy,
     serviceaddrs,
     servicelb,
     views,
@@ -58,10 +64,12 @@ class Server:
         self.authenticator = auth.Authenticator(self.tokens, store)
         address = (config.advertise_addresses[0] if config.advertise_addresses
                    else "127.0.0.1")
-        self.discovery = discovery.Discovery(f"{address}:{config.port}")
+        self.discovery = discovery.Discovery(
+            f"{address}:{config.port}",
+            extra=((metricsapi.GROUP, metricsapi.VERSION, metricsapi.RESOURCES),))
         self.openapi_cache: dict[str, bytes] = {}
-        # log and exec are proxied to the node agent: a later issue plugs the proxy in.
-        self.node_proxy = None
+        # pods/log, pods/exec and nodes/proxy go to the node's agent.
+        self.node_proxy = nodeproxy.NodeProxy(self)
         self.finalizer = namespaces.NamespaceFinalizer(self)
         # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
         self.service_addresses = serviceaddrs.ServiceAddresses(
@@ -157,9 +165,16 @@ def create_app(config: ServerConfig, store, *, start: bool = True) -> Flask:
 
     app.register_blueprint(discovery.blueprint)
     app.register_blueprint(join.blueprint)
+    app.register_blueprint(nodecerts.blueprint)
+    app.register_blueprint(nodeproxy.blueprint)
+    app.register_blueprint(metricsapi.blueprint)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app.add_url_rule("/api/<version>/<path:rest>", "core", views.resource_view,
                      methods=methods)
+    # werkzeug routes a websocket upgrade only to rules that say they take one:
+    # pods/exec (and attach) arrive that way, for the node proxy.
+    app.add_url_rule("/api/<version>/<path:rest>", "core-websocket", views.resource_view,
+                     methods=["GET"], websocket=True)
     app.add_url_rule("/apis/<group>/<version>/<path:rest>", "groups", views.resource_view,
                      methods=methods)
     if start:

@@ -3,10 +3,12 @@
 Roles (see `auth.py` for how a user gets one):
 
     admin      everything
-    viewer     get, list, watch on everything but secrets (Kubernetes' `view` role)
+    viewer     get, list, watch on everything but secrets and the subresources that
+               reach into workloads (exec, attach, portforward, proxy), as
+               Kubernetes' `view` role; it may read pods/log and nodes' stats/metrics
     node       Kubernetes' Node authorizer + NodeRestriction, for system:node:<name>:
-               - nodes: read all; create, update, patch, delete only its own Node
-                 (and its status)
+               - nodes: read all (not their proxy); create, update, patch, delete
+                 only its own Node (and its status)
                - leases in kube-node-lease: only the one named after it
                - pods: read all; update/patch the status of, and delete, only pods
                  bound to it (spec.nodeName); nothing else
@@ -28,6 +30,9 @@ from ..api import registry
 from . import errors, objects
 
 READ = frozenset({"get", "list", "watch"})
+# Subresources that run something in a container: authorised as `create`.
+CONNECT = frozenset({"exec", "attach", "portforward"})
+_NOT_VIEWABLE = CONNECT | {"proxy"}
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 # What each node's service proxy and network-policy enforcer watch.
 _NODE_READABLE = {("", "services"), ("", "endpoints"), ("", "namespaces"),
@@ -59,7 +64,8 @@ def authorize(server, user, verb: str, rt, namespace: str | None, name: str | No
     if user.role == "admin":
         return
     resource = rt.plural + (f"/{sub}" if sub else "")
-    if user.role == "viewer" and verb in READ and rt.plural != "secrets":
+    if user.role == "viewer" and verb in READ and rt.plural != "secrets" and \
+            sub not in _NOT_VIEWABLE:
         return
     if user.role == "node" and _node_allows(server, user.node, verb, rt, namespace, name, sub,
                                             pinned_name):
@@ -70,8 +76,8 @@ def authorize(server, user, verb: str, rt, namespace: str | None, name: str | No
 def _node_allows(server, node: str, verb: str, rt, namespace, name, sub, pinned) -> bool:
     what = (rt.group, rt.plural)
     if what == ("", "nodes"):
-        return verb in READ or (verb in ("create", "update", "patch", "delete")
-                                and name == node)
+        return (verb in READ and sub in (None, "status")) or \
+            (verb in ("create", "update", "patch", "delete") and name == node)
     if what == ("coordination.k8s.io", "leases"):
         return namespace == NODE_LEASE_NAMESPACE and name == node
     if what == ("", "pods"):

@@ -90,22 +90,37 @@ def _aggregated_version(version: str, types) -> dict:
     return {"version": version, "resources": resources, "freshness": "Current"}
 
 
-class Discovery:
-    """The discovery documents, rendered once."""
+def _aggregated_extra(group: str, version: str, resources: list[dict]) -> dict:
+    return {"version": version, "freshness": "Current", "resources": [
+        {"resource": r["name"], "scope": "Namespaced" if r["namespaced"] else "Cluster",
+         "responseKind": {"group": group, "version": version, "kind": r["kind"]},
+         "singularResource": r["singularName"], "verbs": r["verbs"]} for r in resources]}
 
-    def __init__(self, server_address: str):
+
+class Discovery:
+    """The discovery documents, rendered once.
+
+    `extra` adds groups served by their own views rather than by registry types
+    (the resource metrics API): (group, version, APIResource entries).
+    """
+
+    def __init__(self, server_address: str, extra: tuple = ()):
         types = registry.all_types()
         by_gv: dict[tuple[str, str], list] = {}
         for rt in types:
             by_gv.setdefault((rt.group, rt.version), []).append(rt)
         self.resource_lists = {gv: codec.dumps(_resource_list(
             gv[1] if not gv[0] else f"{gv[0]}/{gv[1]}", rts)) for gv, rts in by_gv.items()}
+        for group, version, resources in extra:
+            self.resource_lists[(group, version)] = codec.dumps({
+                "kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": f"{group}/{version}", "resources": resources})
         self.api_versions = codec.dumps({
             "kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
                                             "serverAddress": server_address}]})
         groups: list[tuple[str, list[str]]] = []
-        for group, version in by_gv:
+        for group, version in [*by_gv, *((g, v) for g, v, _ in extra)]:
             if not group:
                 continue
             for known, versions in groups:
@@ -131,8 +146,10 @@ class Discovery:
         for dversion in ("v2", "v2beta1"):
             core = [{"metadata": {"creationTimestamp": None},
                      "versions": [_aggregated_version("v1", by_gv.get(("", "v1"), []))]}]
+            extras = {(g, v): _aggregated_extra(g, v, r) for g, v, r in extra}
             rest = [{"metadata": {"name": group, "creationTimestamp": None},
-                     "versions": [_aggregated_version(v, by_gv.get((group, v), []))
+                     "versions": [extras.get((group, v)) or
+                                  _aggregated_version(v, by_gv.get((group, v), []))
                                   for v in versions]} for group, versions in groups]
             for path, items in (("/api", core), ("/apis", rest)):
                 self.aggregated[(path, dversion)] = codec.dumps({

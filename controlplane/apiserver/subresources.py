@@ -8,9 +8,7 @@ namespace finalize, and the seam for log and exec.
     pods/eviction                     POST an Eviction: a graceful delete
     namespaces/finalize               PUT: replace spec.finalizers (the namespace
                                       lifecycle removes "kubernetes" this way)
-    pods/log, pods/exec               proxied to the node agent; until a node
-                                      agent serves them, `server.node_proxy` is None
-                                      and they answer 503
+    pods/log, pods/exec, nodes/proxy  proxied to the node's agent (`nodeproxy.py`)
 
 Also here: namespace admission for creates (the namespace must exist and not
 be terminating), as Kubernetes' NamespaceLifecycle plugin does: from the watch
@@ -77,7 +75,9 @@ def default_tolerations(pod, config) -> None:
 
 def dispatch(ctx: resources.Ctx, method: str, view):
     sub = ctx.sub
-    verb = authz.verb_of(method, False, False)
+    # Reaching into a container is `create`, whatever the method (Kubernetes 1.31+):
+    # a websocket exec is a GET, and `get` must not grant it.
+    verb = "create" if sub in authz.CONNECT else authz.verb_of(method, False, False)
     authz.authorize(ctx.server, ctx.user, verb, ctx.rt, ctx.namespace, ctx.name, sub)
     if sub == "scale":
         if method == "GET":

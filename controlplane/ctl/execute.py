@@ -79,7 +79,9 @@ def _with_raw_terminal(session, stdin, out, err) -> int:
 
     previous = signal.signal(signal.SIGWINCH, send_size)
     try:
-        tty.setraw(fd)
+        # TCSANOW, not setraw's default TCSAFLUSH: keys typed before the session
+        # opened stay queued for the container instead of being thrown away.
+        tty.setraw(fd, termios.TCSANOW)
         send_size()
         return session.run(os.fdopen(os.dup(fd), "rb", buffering=0), out, err)
     finally:

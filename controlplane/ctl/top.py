@@ -4,7 +4,7 @@ Each node agent serves the kubelet's Summary API (`/stats/summary`), reached
 through the API server's node proxy: `/api/v1/nodes/NAME/proxy/stats/summary`.
 From it:
 
-    top nodes   NAME  CPU(cores)  CPU(%)  MEMORY(bytes)  MEMORY(%)
+    top nodes   NAME  CPU(cores)  CPU%  MEMORY(bytes)  MEMORY%
                 node.cpu.usageNanoCores and node.memory.workingSetBytes, the
                 percentages against the Node's status.allocatable
     top pods    NAME  CPU(cores)  MEMORY(bytes)   (per container with --containers)
@@ -95,8 +95,8 @@ def top_nodes(ctx: Ctx) -> int:
     rows = node_rows(nodes, summaries(ctx, nodes))
     if a.sort_by:
         rows.sort(key=lambda r: r[1] if a.sort_by == "cpu" else r[3], reverse=True)
-    table = [] if a.no_headers else [["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)",
-                                      "MEMORY(%)"]]
+    table = [] if a.no_headers else [["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)",
+                                      "MEMORY%"]]
     table += [[r[0], f"{r[1]}m", r[2], f"{mebibytes(r[3])}Mi", r[4]] for r in rows]
     ctx.out.write(printers.layout(table))
     return 0

@@ -117,3 +117,22 @@ def test_resource_field_ref_rounds_up_in_divisor_units_and_defaults_limits_to_th
 def test_command_and_args_expand_from_the_final_environment():
     assert expand_command(["echo", "$(A)", "$$(A)", "$(B)"], [("A", "x")]) == \
         ["echo", "x", "$(A)", "$(B)"]
+
+
+def test_service_links_follow_the_docker_link_variables_the_kubelet_injects():
+    from supernetes.agent.envvars import service_links
+
+    services = [
+        {"metadata": {"name": "web-api"}, "spec": {"clusterIP": "10.96.0.5", "ports": [
+            {"name": "http", "port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}},
+        {"metadata": {"name": "headless"}, "spec": {"clusterIP": "None", "ports": [
+            {"port": 80}]}},
+    ]
+    env = service_links(services)
+    assert env["WEB_API_SERVICE_HOST"] == "10.96.0.5"
+    assert env["WEB_API_SERVICE_PORT"] == "80"
+    assert env["WEB_API_SERVICE_PORT_HTTP"] == "80"
+    assert env["WEB_API_PORT"] == "tcp://10.96.0.5:80"
+    assert env["WEB_API_PORT_53_UDP"] == "udp://10.96.0.5:53"
+    assert env["WEB_API_PORT_53_UDP_ADDR"] == "10.96.0.5"
+    assert not [k for k in env if k.startswith("HEADLESS")]

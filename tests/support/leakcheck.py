@@ -140,9 +140,17 @@ def _mounts(scopes: tuple[str, ...]) -> frozenset[str]:
 
 
 def _cgroups() -> frozenset[str]:
-    """Cgroups below this session's own, never inside another test session's."""
+    """Cgroups below this session's own, never inside another test session's.
+
+    Only the hierarchies pytest moved down in are walked: where it could not (the
+    named systemd hierarchy, an empty cgroup2 beside v1), its cgroup is a root that
+    other sessions and agents on the machine use too. On a pure v2 machine pytest
+    moves nowhere, and its own cgroup is walked.
+    """
     found = set()
-    for directory in _own_cgroups().values():
+    own = _own_cgroups()
+    entered = {name: d for name, d in own.items() if os.path.basename(d) == SESSION_CGROUP}
+    for directory in (entered or own).values():
         for dirpath, dirnames, _ in os.walk(directory):
             dirnames[:] = [d for d in dirnames
                            if not (d.startswith("sn-test-") and d != SESSION_CGROUP)]
@@ -227,14 +235,15 @@ def _rules() -> frozenset[str]:
     return frozenset(lines)
 
 
-def snapshot(scopes: tuple[str, ...]) -> Snapshot:
+def snapshot(scopes: tuple[str, ...], network: bool = True) -> Snapshot:
+    """What exists now; without `network`, the machine-wide network objects are left out."""
     return Snapshot(
         mounts=_mounts(scopes),
         cgroups=_cgroups(),
-        netns=_netns(),
-        links=_links(),
+        netns=_netns() if network else frozenset(),
+        links=_links() if network else frozenset(),
         processes=_processes(),
-        rules=_rules(),
+        rules=_rules() if network else frozenset(),
     )
 
 
@@ -292,9 +301,13 @@ class LeakCheck:
             yield
             return
         scopes = (str(tmp_path_factory.getbasetemp()), *STATE_ROOTS)
-        before = snapshot(scopes)
+        # Network namespaces, links and rules are machine-wide: other sessions make
+        # them at any moment. Only tests that say they make some (`netns`) are checked
+        # for them, so a test that makes none never reports, nor deletes, another's.
+        network = request.node.get_closest_marker("netns") is not None
+        before = snapshot(scopes, network)
         yield
-        leaked = snapshot(scopes).leaked_since(before)
+        leaked = snapshot(scopes, network).leaked_since(before)
         if leaked:
             clean_up(leaked)
             report = "\n".join(

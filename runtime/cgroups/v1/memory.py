@@ -74,3 +74,8 @@ class Memory(Controller):
         stats.extra["memory_rss"] = detail.get("total_rss", 0)
         stats.extra["memory_cache"] = detail.get("total_cache", 0)
         stats.extra["memory_failcnt"] = spy.failcnt or 0
+        # What the kubelet's working set subtracts from the usage, and the fault counters
+        # of its Summary API.
+        stats.extra["memory_inactive_file"] = detail.get("total_inactive_file", 0)
+        stats.extra["memory_pgfault"] = detail.get("total_pgfault", 0)
+        stats.extra["memory_pgmajfault"] = detail.get("total_pgmajfault", 0)

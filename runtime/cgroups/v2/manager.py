@@ -143,6 +143,9 @@ class V2Manager(Manager):
             detail = fs.read_keyed(d, "memory.stat")
             stats.extra["memory_anon"] = detail.get("anon", 0)
             stats.extra["memory_file"] = detail.get("file", 0)
+            stats.extra["memory_inactive_file"] = detail.get("inactive_file", 0)
+            stats.extra["memory_pgfault"] = detail.get("pgfault", 0)
+            stats.extra["memory_pgmajfault"] = detail.get("pgmajfault", 0)
         # cpu.stat exists in every cgroup; the throttling lines only with the cpu controller.
         cpu = fs.read_keyed(d, "cpu.stat")
         stats.cpu_usage_ns = cpu.get("usage_usec", 0) * 1000

@@ -52,3 +52,4 @@ def pods(node, sandboxes, tmp_path):
     for uid in made:
         networker.detach(uid)
         sandboxes.remove(uid)
+    networker.close()

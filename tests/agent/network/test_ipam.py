@@ -56,3 +56,12 @@ def test_concurrent_allocations_never_share_an_address(tmp_path):
         t.join()
     assert len(results) == 100
     assert len(set(results.values())) == 100
+
+
+def test_an_allocation_without_an_owner_file_is_found_again_after_reconcile(tmp_path):
+    ipam = HostLocalIPAM(str(tmp_path), "10.244.1.0/24")
+    address = ipam.allocate("pod-a")
+    (tmp_path / "10.244.1.0_24" / "owners" / "pod-a").unlink()  # as an older agent left it
+    ipam.reconcile({"pod-a"})
+    assert ipam.allocate("pod-a") == address
+    assert set(ipam.allocations()) == {"pod-a"}
