@@ -11,6 +11,7 @@ Protocol: SOCK_SEQPACKET (message boundaries for free), one JSON request per
 message, descriptors (stdio pipes, log files) alongside with SCM_RIGHTS:
 
     {"op": "create", "id": ..., "bundle": ..., "stdio": [S, S, S], "pid_file": ...,
+     "log": null | [path, max size, max files],
      "console": null | "/path/to.sock" | "return"}
         S is null (inherit the spawner's), {"fd": i} (the i-th passed descriptor)
         or {"path": p}; "return" sends the pty master back with the reply
@@ -159,6 +160,8 @@ class SpawnerClient:
         if stdio is not None:
             request["stdio"] = [_encode_stdio(s, fds) for s in (stdio.stdin, stdio.stdout,
                                                                stdio.stderr)]
+            if stdio.log:
+                request["log"] = [stdio.log, stdio.log_max_size, stdio.log_max_files]
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             try:
@@ -260,6 +263,10 @@ class _Server:
             _reply(conn, result="pong")
         elif op in ("create", "run"):
             stdio = _decode_stdio(req.get("stdio"), fds)
+            if req.get("log"):  # the monitor writes a CRI log (logcopy.py)
+                path, max_size, max_files = req["log"]
+                stdio = Stdio(stdin=stdio.stdin if stdio else None, log=path,
+                              log_max_size=max_size, log_max_files=max_files)
             console, proxy = req.get("console"), None
             if console == "return":
                 proxy, console = console_pair()
