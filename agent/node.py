@@ -26,6 +26,7 @@ and the teardown use (so those modules stay free of wiring); the HTTPS API
 from __future__ import annotations
 
 import copy
+import gc
 import ipaddress
 import json
 import logging
@@ -64,6 +65,7 @@ from .volumes import VolumeManager
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_PERIOD = 2.0
+MEMORY_TRIM_PERIOD = 60.0  # when idle; bursts leave freed pages glibc would keep
 SHM_SIZE = 64 * 2**20
 
 
@@ -82,6 +84,7 @@ class NodeAgent:
         self._ips: dict[str, str] = {}                 # uid -> pod IP (wired pods)
         self._volume_paths: dict[str, dict] = {}
         self._remembered: dict[str, str] = {}          # uid -> resourceVersion in pod.json
+        self._trimmed = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -145,7 +148,10 @@ class NodeAgent:
         self.pod_informer.add_index("uid", lambda pod: [pod["metadata"]["uid"]])
         self.pod_informer.add_handler(on_add=self._pod_added, on_update=self._pod_updated,
                               on_delete=self._pod_added)
-        self.services = Informer(self.client, "v1", "Service")
+        if self.proxy is not None:  # one Service watch for the proxy and the links
+            self.services = self.proxy.factory.informer("v1", "Service")
+        else:
+            self.services = Informer(self.client, "v1", "Service")
         self.pod_informer.start()
         self.services.start()
         if not (self.pod_informer.wait_for_sync(60) and self.services.wait_for_sync(60)):
@@ -242,6 +248,7 @@ class NodeAgent:
 
     def _housekeeping(self) -> None:
         last_gc = time.monotonic()
+        self._trim_memory()  # the start-up's garbage (imports, the first lists)
         while not self._stop.wait(HOUSEKEEPING_PERIOD):
             known = {p["metadata"]["uid"] for p in self.pod_informer.cache.list()}
             for uid in self._local_uids() - known:
@@ -249,6 +256,16 @@ class NodeAgent:
             if time.monotonic() - last_gc >= self.config.image_gc_period:
                 last_gc = time.monotonic()
                 self.collect_images()
+            if len(self.queue) == 0 and time.monotonic() - self._trimmed > MEMORY_TRIM_PERIOD:
+                self._trim_memory()
+
+    def _trim_memory(self) -> None:
+        """Collect cycles, then hand the heap's free pages back to the kernel."""
+        from supernetes.runtime import linux
+
+        gc.collect()
+        linux.malloc_trim()
+        self._trimmed = time.monotonic()
 
     def collect_images(self) -> list[str]:
         in_use = {c.get("image", "") for p in self.pod_informer.cache.list()

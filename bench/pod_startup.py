@@ -111,6 +111,30 @@ def process_usage(pid: int) -> tuple[int, float]:
     return rss, (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def idle_usage(pid: int, seconds: float) -> tuple[int, float]:
+    """(RSS bytes at the end, share of one core used) over `seconds` of rest."""
+    _, before = process_usage(pid)
+    time.sleep(seconds)
+    rss, after = process_usage(pid)
+    return rss, (after - before) / seconds
+
+
+def wait_adopted(cluster: Cluster, count: int, timeout: float = 120) -> None:
+    """Until the new agent's heartbeat is in and every pod is still Running."""
+    deadline = time.monotonic() + timeout
+    first = cluster.client.get("coordination.k8s.io/v1", "Lease", cluster.node,
+                               "kube-node-lease")["spec"]["renewTime"]
+    while time.monotonic() < deadline:
+        lease = cluster.client.get("coordination.k8s.io/v1", "Lease", cluster.node,
+                                   "kube-node-lease")["spec"]["renewTime"]
+        pods = cluster.client.list("v1", "Pod", "default")["items"]
+        if lease != first and sum((p.get("status") or {}).get("phase") == "Running"
+                                  for p in pods) == count:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("the restarted agent did not take over")
+
+
 def bench_runtime(runtime: str, layout: str, sizes: list[int], idle: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-pods-{runtime}-"))
     cluster = Cluster(tmp, runtime=runtime)
@@ -124,13 +148,18 @@ def bench_runtime(runtime: str, layout: str, sizes: list[int], idle: float) -> d
             if size != sizes[-1]:
                 delete_all(cluster, [f"{prefix}-{i}" for i in range(size)])
         time.sleep(3)  # let the status writes and events of the burst settle
-        pid = cluster.agent.pid
-        _, cpu_before = process_usage(pid)
-        time.sleep(idle)
-        rss, cpu_after = process_usage(pid)
-        results["rss"] = rss
-        results["idle_cpu"] = (cpu_after - cpu_before) / idle
+        results["rss"], results["idle_cpu"] = idle_usage(cluster.agent.pid, idle)
         results["pods"] = sizes[-1]
+        # The same node after an agent restart: it adopts the running pods (and, its
+        # serving certificate made, no longer loads the crypto library).
+        cluster.stop_agent()
+        started = time.monotonic()
+        cluster.start_agent()
+        wait_adopted(cluster, sizes[-1])
+        results["adopt"] = time.monotonic() - started
+        time.sleep(3)
+        results["rss_restarted"], results["idle_cpu_restarted"] = idle_usage(
+            cluster.agent.pid, idle)
         watch.close()
         delete_all(cluster, [f"b{sizes[-1]}-{i}" for i in range(sizes[-1])])
     finally:
@@ -157,7 +186,10 @@ def main() -> int:
             print(f"{runtime:8} {b['count']:5d} {b['p50']:7.3f} {b['p99']:7.3f} {b['all']:14.2f}")
     for runtime, result in results.items():
         print(f"{runtime}: agent RSS {result['rss'] / 2**20:.1f} MiB, idle CPU "
-              f"{result['idle_cpu'] * 100:.2f} % of a core with {result['pods']} pods")
+              f"{result['idle_cpu'] * 100:.2f} % of a core with {result['pods']} pods; "
+              f"restarted (adopted them in {result['adopt']:.1f} s): RSS "
+              f"{result['rss_restarted'] / 2**20:.1f} MiB, idle CPU "
+              f"{result['idle_cpu_restarted'] * 100:.2f} %")
     if len(results) == 2 and "superc" in results and "runc" in results:
         for sc, rc in zip(results["superc"]["bursts"], results["runc"]["bursts"], strict=True):
             print(f"superc/runc, {sc['count']:3d} pods: p50 {sc['p50'] / rc['p50']:.2f}x, "

@@ -445,3 +445,13 @@ def move_mount(mount_fd: int, target: str) -> None:
     _check(_libc.syscall(_SYS_MOVE_MOUNT, ctypes.c_int(mount_fd), b"", ctypes.c_int(AT_FDCWD),
                          _b(target), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)),
            "move_mount", target)
+
+
+def malloc_trim(pad: int = 0) -> bool:
+    """Give the heap's free pages back to the kernel (glibc keeps them otherwise).
+
+    A long-lived threaded process (the node agent) frees much more than it keeps
+    after its start-up and after bursts; glibc's per-thread arenas hold those pages
+    until told. Not a syscall, so not traced; True when memory was released.
+    """
+    return bool(_libc.malloc_trim(ctypes.c_size_t(pad)))

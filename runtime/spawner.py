@@ -11,7 +11,8 @@ Protocol: SOCK_SEQPACKET (message boundaries for free), one JSON request per
 message, descriptors (stdio pipes, log files) alongside with SCM_RIGHTS:
 
     {"op": "create", "id": ..., "bundle": ..., "stdio": [S, S, S], "pid_file": ...,
-     "console": null | "/path/to.sock" | "return", "log": null | [path, max size, files]}
+     "log": null | [path, max size, max files],
+     "console": null | "/path/to.sock" | "return"}
         S is null (inherit the spawner's), {"fd": i} (the i-th passed descriptor)
         or {"path": p}; "return" sends the pty master back with the reply
     {"op": "run", ...same...}          reply when the container has exited: its code
@@ -262,7 +263,7 @@ class _Server:
             _reply(conn, result="pong")
         elif op in ("create", "run"):
             stdio = _decode_stdio(req.get("stdio"), fds)
-            if req.get("log"):
+            if req.get("log"):  # the monitor writes a CRI log (logcopy.py)
                 path, max_size, max_files = req["log"]
                 stdio = Stdio(stdin=stdio.stdin if stdio else None, log=path,
                               log_max_size=max_size, log_max_files=max_files)

@@ -77,6 +77,7 @@ def pods(node, tmp_path):
     for uid in made:
         networker.detach(uid)
         sandboxes.remove(uid)
+    networker.close()  # it keeps one netlink socket to the node open
 
 
 @pytest.fixture

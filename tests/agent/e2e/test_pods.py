@@ -373,3 +373,32 @@ def test_limits_become_the_cgroup_and_the_qos_class_the_oom_score(cluster, pods)
                       if ":memory:" in line)
     with open(f"/sys/fs/cgroup/memory{cgroup}/memory.limit_in_bytes") as f:
         assert int(f.read()) == 48 * 2**20
+
+
+def test_a_service_cluster_ip_reaches_a_ready_pod_through_the_agents_proxy(cluster, pods):
+    service = cluster.create({"apiVersion": "v1", "kind": "Service",
+                              "metadata": {"name": "backend", "namespace": "default"},
+                              "spec": {"selector": {"app": "backend"},
+                                       "ports": [{"port": 80, "targetPort": 8080}]}})
+    ip = service["spec"]["clusterIP"]
+    try:
+        backend = pod("backend", [{"name": "app", "command": HTTPD,
+                                   "readinessProbe": {"httpGet": {"path": "/", "port": 8080},
+                                                      "periodSeconds": 1}}])
+        backend["metadata"]["labels"] = {"app": "backend"}
+        pods(backend)
+        pods(pod("client", [{"name": "app", "command": ["sleep", "3600"]}]))
+        cluster.wait_pod("backend", ready, what="Ready")
+        cluster.wait_pod("client", running, what="Running")
+        # a pod made after the Service gets its link variables
+        assert cluster.exec("client", "sh", "-c", "echo $BACKEND_SERVICE_HOST:"
+                            "$BACKEND_SERVICE_PORT") == f"{ip}:80\n"
+
+        def fetch() -> str:  # (busybox's `wget -T` crashes: no timeout option here)
+            return cluster.superlet("exec", "client", "--", "wget", "-qO-", f"http://{ip}/",
+                                    check=False).stdout
+
+        wait(lambda: fetch() == "page of backend\n", 30, f"the service {ip} to answer")
+        assert cluster.http_get(ip, 80) == "page of backend\n"  # and from the node
+    finally:
+        cluster.client.delete("v1", "Service", "backend", "default")
