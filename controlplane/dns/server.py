@@ -1,0 +1,283 @@
+"""The DNS server proper: UDP and TCP on one asyncio loop, one query at a time each.
+
+    respond(message, tcp)
+      not a query we can read      -> FORMERR (or dropped, when not even a header)
+      opcode other than QUERY      -> NOTIMP; zone transfers -> REFUSED
+      a cluster name (records.py)  -> answered at once, with authority (AA)
+      another name                 -> forwarded (forward.py), or REFUSED when no
+                                      upstream is configured
+      over UDP, bigger than the asker can take (512 bytes, or its EDNS payload size,
+      at most ours) -> header, question and TC only: the asker retries over TCP
+
+Cluster answers need no waiting (they read the informers' caches), so a UDP query
+for one is answered inside `datagram_received`; only forwarded ones become tasks.
+TCP connections may carry many queries (RFC 7766) and close after 10 idle seconds.
+
+The loop runs on a thread of its own: `start()` returns once both sockets are
+bound (or raises DNSBindError), `stop()` closes them and ends the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import socket
+import struct
+import threading
+from collections import Counter
+
+from dnslib import EDNS0, QTYPE, RCODE, DNSError, DNSHeader, DNSQuestion, DNSRecord
+
+from .cache import AnswerCache
+from .config import DNSConfig, Upstream, parse_address
+from .errors import DNSBindError
+from .forward import Forwarder, usable_upstreams
+from .records import Zone
+
+log = logging.getLogger(__name__)
+
+PLAIN_UDP_LIMIT = 512
+TCP_IDLE = 10.0
+TRANSFERS = (QTYPE.AXFR, QTYPE.IXFR)
+CLASS_IN, CLASS_ANY = 1, 255
+
+
+def _header_only(message: bytes, rcode: int) -> bytes:
+    """A reply to a message dnslib could not read: its ID and opcode, QR set, no sections."""
+    flags = struct.unpack_from("!H", message, 2)[0]
+    flags = (flags & 0x7900) | 0x8000 | rcode        # keep opcode and RD
+    return struct.pack("!6H", struct.unpack_from("!H", message)[0], flags, 0, 0, 0, 0)
+
+
+class DNSServer:
+    def __init__(self, config: DNSConfig, zone: Zone):
+        self.config = config
+        self.zone = zone
+        own = parse_address(config.bind, config.port)
+        self.upstreams = usable_upstreams(config.upstream_servers(), own, config.service_ip)
+        self.cache = AnswerCache(config.cache_size, config.cache_max_ttl)
+        self.forwarder: Forwarder | None = None
+        self.stats: Counter = Counter()
+        self.port = config.port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._closing: list = []
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> DNSServer:
+        self._thread = threading.Thread(target=self._serve, name="dns-server", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        upstreams = ", ".join(map(str, self.upstreams)) or "none (other names are refused)"
+        log.info("cluster DNS for %s on %s port %d (UDP, TCP); upstream %s",
+                 self.config.zone, self.config.bind, self.port, upstreams)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._bind())
+        except DNSBindError as exc:
+            self._error = exc
+        self._ready.set()
+        if self._error is None:
+            loop.run_forever()
+        for closable in self._closing:
+            closable.close()
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+
+    async def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.forwarder = Forwarder(self.upstreams, self.cache, self.config.forward_timeout)
+        family = socket.AF_INET6 if ":" in self.config.bind else socket.AF_INET
+        try:
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            udp.bind((self.config.bind, self.config.port))
+            self.port = udp.getsockname()[1]
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UDP(self), sock=udp)
+            self._closing.append(transport)
+            tcp = await asyncio.start_server(self._tcp_client, self.config.bind, self.port,
+                                             family=family, reuse_address=True)
+            self._closing.append(tcp)
+        except OSError as exc:
+            for closable in self._closing:
+                closable.close()
+            raise DNSBindError(f"cannot listen on {self.config.bind} port "
+                               f"{self.config.port}: {exc.strerror or exc}") from exc
+
+    # -- one message -----------------------------------------------------------------
+
+    def respond(self, message: bytes, tcp: bool):
+        """The reply bytes, an awaitable of them (forwarded names), or None (drop)."""
+        if len(message) < 12 or message[2] & 0x80:     # not even a header, or a response
+            return None
+        self.stats["queries"] += 1
+        try:
+            query = DNSRecord.parse(message)
+        except (DNSError, ValueError, IndexError, struct.error):
+            self.stats["formerr"] += 1
+            return _header_only(message, RCODE.FORMERR)
+        limit = self._limit(query, tcp)
+        if query.header.opcode != 0:
+            return self._finish(self._reply(query, RCODE.NOTIMP), limit)
+        if len(query.questions) != 1:
+            self.stats["formerr"] += 1
+            return self._finish(self._reply(query, RCODE.FORMERR), limit)
+        question = query.questions[0]
+        if question.qtype in TRANSFERS:
+            return self._finish(self._reply(query, RCODE.REFUSED), limit)
+        answer = None
+        if question.qclass in (CLASS_IN, CLASS_ANY):
+            answer = self.zone.answer(str(question.qname), question.qtype)
+        if answer is None:
+            return self._forward(query, message, tcp, limit)
+        self.stats["cluster"] += 1
+        if answer.rcode == RCODE.NXDOMAIN:
+            self.stats["nxdomain"] += 1
+        reply = self._reply(query, answer.rcode, aa=True)
+        reply.rr, reply.auth = list(answer.answer), list(answer.authority)
+        reply.ar = list(answer.additional) + reply.ar
+        if answer.chase and question.qtype in (QTYPE.A, QTYPE.AAAA) and self.upstreams:
+            return self._chase(reply, answer.chase, question.qtype, limit)
+        return self._finish(reply, limit)
+
+    def _reply(self, query: DNSRecord, rcode: int, aa: bool = False) -> DNSRecord:
+        header = DNSHeader(id=query.header.id, qr=1, aa=int(aa), rd=query.header.rd,
+                           ra=int(bool(self.upstreams)), rcode=rcode,
+                           opcode=query.header.opcode)
+        reply = DNSRecord(header, questions=list(query.questions[:1]))
+        if self._edns(query) is not None:
+            reply.add_ar(EDNS0(udp_len=self.config.max_udp_size))
+        return reply
+
+    @staticmethod
+    def _edns(query: DNSRecord):
+        return next((rr for rr in query.ar if rr.rtype == QTYPE.OPT), None)
+
+    def _limit(self, query: DNSRecord, tcp: bool) -> int:
+        if tcp:
+            return 65535
+        opt = self._edns(query)
+        if opt is None:
+            return PLAIN_UDP_LIMIT
+        return max(PLAIN_UDP_LIMIT, min(opt.rclass, self.config.max_udp_size))
+
+    def _finish(self, reply: DNSRecord, limit: int) -> bytes:
+        data = reply.pack()
+        if len(data) <= limit:
+            return data
+        return self._truncated(reply.header.id, reply, limit)
+
+    def _truncated(self, query_id: int, reply: DNSRecord, limit: int) -> bytes:
+        self.stats["truncated"] += 1
+        short = DNSRecord(DNSHeader(id=query_id, qr=1, aa=reply.header.aa, tc=1,
+                                    rd=reply.header.rd, ra=reply.header.ra,
+                                    rcode=reply.header.rcode),
+                          questions=list(reply.questions[:1]))
+        short.ar = [rr for rr in reply.ar if rr.rtype == QTYPE.OPT]
+        return short.pack()
+
+    # -- forwarding --------------------------------------------------------------------
+
+    def _forward(self, query: DNSRecord, message: bytes, tcp: bool, limit: int):
+        if not self.upstreams:
+            self.stats["refused"] += 1
+            return self._finish(self._reply(query, RCODE.REFUSED), limit)
+        question = query.questions[0]
+        opt = self._edns(query)
+        key = (str(question.qname).lower(), question.qtype, question.qclass,
+               opt is not None, bool(opt is not None and opt.ttl & 0x8000),
+               bool(message[3] & 0x10))
+        self.stats["forwarded"] += 1
+        return self._forwarded(query, message, key, tcp, limit)
+
+    async def _forwarded(self, query, message, key, tcp, limit) -> bytes:
+        response = await self.forwarder.resolve(message, key, tcp)
+        if response is None:
+            self.stats["servfail"] += 1
+            return self._finish(self._reply(query, RCODE.SERVFAIL), limit)
+        if len(response) > limit:
+            return self._truncated(query.header.id, DNSRecord.parse(response), limit)
+        return response
+
+    async def _chase(self, reply: DNSRecord, target: str, qtype: int, limit: int) -> bytes:
+        """An ExternalName pointing outside: the CNAME, then the target's records."""
+        query = DNSRecord(DNSHeader(rd=1), q=DNSQuestion(target, qtype))
+        key = (target.lower(), qtype, CLASS_IN, False, False, False)
+        response = await self.forwarder.resolve(query.pack(), key, False)
+        if response is not None:
+            try:
+                reply.rr += DNSRecord.parse(response).rr
+            except DNSError:
+                pass
+        return self._finish(reply, limit)
+
+    # -- transports ------------------------------------------------------------------
+
+    async def _tcp_client(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                async with asyncio.timeout(TCP_IDLE):
+                    length = struct.unpack("!H", await reader.readexactly(2))[0]
+                    message = await reader.readexactly(length)
+                result = self.respond(message, tcp=True)
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is None:
+                    break
+                writer.write(struct.pack("!H", len(result)) + result)
+                await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+class _UDP(asyncio.DatagramProtocol):
+    def __init__(self, server: DNSServer):
+        self.server = server
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        try:
+            result = self.server.respond(data, tcp=False)
+        except Exception:
+            log.exception("answering a query from %s failed", addr)
+            return
+        if inspect.isawaitable(result):
+            asyncio.get_running_loop().create_task(self._send_later(result, addr))
+        elif result is not None:
+            self.transport.sendto(result, addr)
+
+    async def _send_later(self, pending, addr) -> None:
+        try:
+            self.transport.sendto(await pending, addr)
+        except Exception:
+            log.exception("answering a forwarded query from %s failed", addr)
+
+    def error_received(self, exc) -> None:      # ICMP errors from a vanished asker
+        pass
+
+
+__all__ = ["DNSServer", "Upstream"]
