@@ -39,7 +39,9 @@ def parse_address(text: str, default_port: int = DNS_PORT) -> Upstream:
     text = text.strip()
     host, port = text, default_port
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, closed, rest = text[1:].partition("]")
+        if not closed:
+            raise DNSConfigError(f"{text!r}: an unclosed [")
         if rest:
             port = _port(text, rest.removeprefix(":"))
     elif text.count(":") == 1:
@@ -70,7 +72,7 @@ def read_resolv_conf(path: str) -> list[Upstream]:
                     try:
                         found.append(parse_address(words[1]))
                     except DNSConfigError:
-                        continue        # a scoped IPv6 address (fe80::1%eth0): unusable
+                        continue        # not an address: the resolver would skip it too
     except OSError:
         pass
     return found

@@ -79,6 +79,7 @@ class Publisher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dns-publisher", daemon=True)
         self._said_unreachable = False
+        self.rounds = 0                     # ensure() passes done (tests wait on it)
 
     def start(self) -> None:
         self._thread.start()
@@ -101,6 +102,7 @@ class Publisher:
         while not self._stop.is_set():
             try:
                 self.ensure()
+                self.rounds += 1
             except ClientError as exc:
                 log.warning("publishing the %s Service: %s", self.name, exc)
                 self._stop.wait(2.0)
