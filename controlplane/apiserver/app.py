@@ -24,7 +24,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, join, namespaces, views
+from . import auth, codec, discovery, errors, ingressclass, join, namespaces, views
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -73,6 +73,7 @@ class Server:
     def start(self) -> None:
         self.cacher.start()
         namespaces.ensure_built_in(self)
+        ingressclass.ensure_default_class(self)
         self.finalizer.start()
         for component in self.components:
             component.start()

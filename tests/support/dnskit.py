@@ -10,8 +10,6 @@ query anywhere but loopback.
 
 from __future__ import annotations
 
-import itertools
-import random
 import socket
 import socketserver
 import struct
@@ -20,8 +18,6 @@ import time
 from collections import Counter
 
 from dnslib import EDNS0, QTYPE, RCODE, RR, DNSRecord
-
-_ips = itertools.count(random.randrange(10, 200) * 256)
 
 
 def ask(port: int, name: str, qtype: str = "A", *, tcp: bool = False, edns: int | None = None,
@@ -59,16 +55,6 @@ def _read(sock: socket.socket, size: int) -> bytes:
 def addresses(reply: DNSRecord, rtype: str = "A", section: str = "rr") -> list[str]:
     """The sorted addresses in one section of a reply (answer `rr`, `auth` or `ar`)."""
     return sorted(str(rr.rdata) for rr in getattr(reply, section) if QTYPE[rr.rtype] == rtype)
-
-
-def eventually(check, timeout: float = 10.0, interval: float = 0.05):
-    """Call `check` until it returns something truthy; its last value otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 class FakeUpstream:
@@ -144,34 +130,3 @@ class FakeUpstream:
                 if response is not None:
                     self.request.sendall(struct.pack("!H", len(response)) + response)
         return Handler
-
-
-# -- API objects the DNS and Ingress tests make -------------------------------------
-
-def cluster_ip() -> str:
-    """A fresh address in the service CIDR (10.96.0.0/12), away from .1 and .10."""
-    n = next(_ips)
-    return f"10.{100 + n // 65536 % 8}.{n // 256 % 256}.{n % 256 or 1}"
-
-
-def service(name: str, *, ip: str | None = None, ports=(("http", 80, "TCP"),),
-            **spec) -> dict:
-    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-            "spec": {"ports": [{"name": n, "port": p, "protocol": proto}
-                               for n, p, proto in ports], **spec}}
-    if ip is not None:
-        body["spec"]["clusterIP"] = ip
-    return body
-
-
-def endpoint_slice(service_name: str, endpoints: list[dict], ports=(("http", 8080, "TCP"),),
-                   suffix: str = "a") -> dict:
-    """endpoints: [{"ip": ..., "ready": bool, "hostname": ...}]"""
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": f"{service_name}-{suffix}",
-                         "labels": {"kubernetes.io/service-name": service_name}},
-            "addressType": "IPv4",
-            "ports": [{"name": n, "port": p, "protocol": proto} for n, p, proto in ports],
-            "endpoints": [{"addresses": [e["ip"]], "conditions": {"ready": e.get("ready", True)},
-                           **({"hostname": e["hostname"]} if e.get("hostname") else {})}
-                          for e in endpoints]}

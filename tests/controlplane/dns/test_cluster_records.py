@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dnskit import addresses, ask, cluster_ip, endpoint_slice, eventually, service
+from dnskit import addresses, ask
 from dnslib import QTYPE, RCODE
+from netobjects import cluster_ip, endpoint_slice, eventually, service
 
 
 def _fqdn(*labels: str) -> str:

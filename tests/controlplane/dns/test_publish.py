@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from dnskit import addresses, ask, eventually
+from dnskit import addresses, ask
+from netobjects import eventually
 
 from supernetes.controlplane.client import NotFound
 from supernetes.controlplane.dns import ClusterDNS, DNSConfig

@@ -6,8 +6,9 @@ import socket
 import struct
 
 import pytest
-from dnskit import addresses, ask, cluster_ip, endpoint_slice, eventually, exchange, service
+from dnskit import addresses, ask, exchange
 from dnslib import QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
+from netobjects import cluster_ip, endpoint_slice, eventually, service
 
 
 def _headless(client, dns, ns, count: int) -> str:
