@@ -101,12 +101,96 @@ def _run_scheduler(args) -> int:
     return 0
 
 
+def _add_dns(subparsers) -> None:
+    dns = subparsers.add_parser(
+        "dns", help="run the cluster DNS server against an API server",
+        description="Answer <svc>.<ns>.svc.<domain>, SRV, headless and pod names from the "
+                    "API server's Services, EndpointSlices and Pods, forward other names to "
+                    "the upstream resolvers, and publish the kube-dns Service pointing at "
+                    "this server. `supernetes server` runs the same server in-process.")
+    dns.add_argument("--kubeconfig", default=None,
+                     help="kubeconfig to reach the API server (default: $KUBECONFIG, then "
+                          "~/.kube/config)")
+    _add_dns_options(dns, prefix="")
+    dns.add_argument("--log-level", default="info",
+                     choices=["debug", "info", "warning", "error"])
+    dns.set_defaults(func=_run_dns)
+
+
+def _add_dns_options(parser, prefix: str) -> None:
+    """The DNS server's flags; `supernetes server` has them as --cluster-dns-*."""
+    parser.add_argument(f"--{prefix}bind", default=None, metavar="ADDR[:PORT]",
+                        help="where to listen, UDP and TCP (default: the advertised address "
+                             "port 53; with none, DNS is not served)" if prefix else
+                             "where to listen, UDP and TCP (default: 0.0.0.0:53)")
+    parser.add_argument(f"--{prefix}advertise", default=None, metavar="IP",
+                        help="the address pods reach the server on, published as the "
+                             "kube-dns Service's endpoint (default: the bind address)")
+    parser.add_argument(f"--{prefix}ip" if prefix else "--service-ip", default="10.96.0.10",
+                        metavar="IP",
+                        help="the kube-dns Service's ClusterIP, which pods are told to ask "
+                             "(default: %(default)s)")
+    parser.add_argument("--cluster-domain", default="cluster.local",
+                        help="the cluster's DNS domain (default: %(default)s)")
+    parser.add_argument(f"--{prefix}ttl", type=int, default=5,
+                        help="seconds on cluster answers (default: %(default)s)")
+    parser.add_argument(f"--{prefix}upstream", action="append", default=[],
+                        metavar="IP[:PORT]", help="forward other names here (repeatable; "
+                                                  "default: the nameservers of --"
+                                                  f"{prefix}resolv-conf)")
+    parser.add_argument(f"--{prefix}resolv-conf", default="/etc/resolv.conf", metavar="PATH",
+                        help="where the upstream resolvers are read from; '' for none "
+                             "(other names are then refused)")
+
+
+def _dns_config(args, prefix: str, bind_default: str | None):
+    from .controlplane.dns import DNSConfig
+    from .controlplane.dns.config import parse_address
+
+    def arg(name):
+        return getattr(args, (prefix + name).replace("-", "_"))
+
+    bind = arg("bind") or bind_default
+    if bind is None:
+        return None
+    address = parse_address(bind)
+    return DNSConfig(kubeconfig=getattr(args, "kubeconfig", None), bind=address.host,
+                     port=address.port, advertise=arg("advertise"),
+                     service_ip=arg("ip" if prefix else "service-ip"),
+                     domain=args.cluster_domain, ttl=arg("ttl"),
+                     upstreams=tuple(arg("upstream")), resolv_conf=arg("resolv-conf") or None)
+
+
+def _run_dns(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .controlplane.client import ClientError
+    from .controlplane.dns import DNSError, run
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
+    try:
+        config = _dns_config(args, "", "0.0.0.0:53")
+        config.validate()
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run(config, stop=stop)
+    except (DNSError, ClientError) as exc:
+        print(f"supernetes dns: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="supernetes", description=__doc__)
     parser.add_argument("--version", action="version", version=f"supernetes {__version__}")
     subparsers = parser.add_subparsers(dest="command")
     _add_server(subparsers)
     _add_scheduler(subparsers)
+    _add_dns(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

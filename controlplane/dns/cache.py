@@ -20,24 +20,14 @@ import threading
 import time
 from collections import OrderedDict
 
+from .wire import skip_name
+
 OPT, SOA = 41, 6
 RCODE_NOERROR, RCODE_NXDOMAIN = 0, 3
 
 
 class Malformed(ValueError):
-    """The message does not hold together (a name or record runs past its end)."""
-
-
-def _skip_name(data: bytes, offset: int) -> int:
-    while True:
-        if offset >= len(data):
-            raise Malformed("name runs past the message")
-        length = data[offset]
-        if length == 0:
-            return offset + 1
-        if length & 0xC0 == 0xC0:          # a compression pointer ends the name
-            return offset + 2
-        offset += 1 + length
+    """The message does not hold together (a record runs past its end)."""
 
 
 def ttl_offsets(data: bytes) -> tuple[list[int], int | None]:
@@ -48,10 +38,10 @@ def ttl_offsets(data: bytes) -> tuple[list[int], int | None]:
     qdcount, ancount, nscount, arcount = struct.unpack_from("!4H", data, 4)
     offset = 12
     for _ in range(qdcount):
-        offset = _skip_name(data, offset) + 4
+        offset = skip_name(data, offset) + 4
     offsets, lowest = [], None
     for _ in range(ancount + nscount + arcount):
-        offset = _skip_name(data, offset)
+        offset = skip_name(data, offset)
         if offset + 10 > len(data):
             raise Malformed("record header runs past the message")
         rtype, _rclass, ttl, rdlength = struct.unpack_from("!HHIH", data, offset)
@@ -89,7 +79,7 @@ class AnswerCache:
             return False                     # truncated, or a failure
         try:
             offsets, lowest = ttl_offsets(response)
-        except Malformed:
+        except ValueError:                   # Malformed, or a name running off the end
             return False
         ttl = min(lowest, self.max_ttl) if lowest is not None else 0
         if ttl <= 0:

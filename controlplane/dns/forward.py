@@ -24,8 +24,9 @@ import random
 import socket
 import struct
 
-from .cache import AnswerCache, _skip_name
+from .cache import AnswerCache
 from .config import Upstream
+from .wire import skip_name
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MAX_IN_FLIGHT = 512
 
 def _question(message: bytes) -> bytes:
     try:
-        return message[12:_skip_name(message, 12) + 4].lower()
+        return message[12:skip_name(message, 12) + 4].lower()
     except ValueError:
         return b""
 

@@ -102,6 +102,7 @@ class ClusterView:
         self.pods = Informer(client, "v1", "Pod", indexers={"ip": _pod_ips})
         self.informers = (self.services, self.slices, self.endpoints, self.pods)
         self.changed = time.time()         # the SOA serial follows the last change
+        self.generation = 0                # +1 on every change: encoded answers expire
         self._listeners: list = []
         self._lock = threading.Lock()
         for informer in self.informers:
@@ -125,6 +126,7 @@ class ClusterView:
 
     def _touch(self, obj: dict) -> None:
         self.changed = time.time()
+        self.generation += 1
         with self._lock:
             listeners = list(self._listeners)
         for callback in listeners:
