@@ -150,7 +150,7 @@ def main() -> int:
                 hosts.append(f"{ip} {names[-1]}")
         (tmp / "hosts").write_text("\n".join(hosts) + "\n")
         ours, peer = _free_udp_and_tcp(), _free_udp_and_tcp()
-        log = open(tmp / "dns.log", "wb")  # noqa: SIM115 - lives with the processes
+        log = open(tmp / "dns.log", "wb")
         processes.append(subprocess.Popen(
             [SUPERNETES, "dns", "--kubeconfig", str(server.kubeconfig), "--bind",
              f"127.0.0.1:{ours}", "--resolv-conf", "", "--upstream",

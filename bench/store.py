@@ -189,7 +189,7 @@ class Etcd:
                 ports.append(sock.getsockname()[1])
         client, peer = (f"http://127.0.0.1:{port}" for port in ports)
         self.url = f"etcd://127.0.0.1:{ports[0]}"
-        self.log = open(os.path.join(workdir, "etcd.log"), "wb")  # noqa: SIM115
+        self.log = open(os.path.join(workdir, "etcd.log"), "wb")
         self.process = subprocess.Popen(
             ["etcd", "--name", "bench", "--data-dir", os.path.join(workdir, "etcd"),
              "--listen-client-urls", client, "--advertise-client-urls", client,

@@ -8,9 +8,11 @@ from . import __version__
 
 def _add_server(subparsers) -> None:
     server = subparsers.add_parser(
-        "server", help="run the control plane: the API server over HTTPS",
-        description="Run the API server (HTTPS, Kubernetes-compatible). On first start it "
-                    "makes a CA, a serving certificate and tokens under the data dir; the "
+        "server", help="run the control plane: the API server, scheduler and controllers",
+        description="Run the API server (HTTPS, Kubernetes-compatible), with the scheduler "
+                    "and the controllers in the same process (each elects a leader through "
+                    "a Lease, so servers sharing one etcd do not both act). On first start "
+                    "it makes a CA, a serving certificate and tokens under the data dir; the "
                     "admin kubeconfig DATA_DIR/admin.kubeconfig appears once it serves.")
     server.add_argument("--data-dir", default="/var/lib/supernetes",
                         help="certificates, tokens, kubeconfigs, the SQLite store "
@@ -30,27 +32,159 @@ def _add_server(subparsers) -> None:
                              "(default: %(default)s)")
     server.add_argument("--bookmark-interval", type=float, default=60.0,
                         help="seconds between watch bookmarks (default: %(default)s)")
+    server.add_argument("--service-cidr", default="10.96.0.0/12", type=_service_cidr,
+                        help="the range ClusterIPs are allocated from; its first address is "
+                             "the `kubernetes` Service's (default: %(default)s)")
+    server.add_argument("--service-node-port-range", default="30000-32767",
+                        type=_node_port_range,
+                        help="the range NodePorts are allocated from (default: %(default)s)")
     server.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
     server.add_argument("--access-log", action="store_true", help="log every request")
+    server.add_argument("--disable-scheduler", action="store_true",
+                        help="do not run the scheduler in this process (run `supernetes "
+                             "scheduler` elsewhere)")
+    server.add_argument("--disable-controllers", action="store_true",
+                        help="do not run the controllers in this process (run `supernetes "
+                             "controller-manager` elsewhere)")
+    server.add_argument("--disable-namespace-finalizer", action="store_true",
+                        help="with --disable-controllers: leave emptying deleted namespaces "
+                             "to a separate controller-manager's namespace controller")
+    server.add_argument("--default-not-ready-toleration-seconds", type=int, default=25,
+                        metavar="S", help="new pods tolerate a not-ready node this long "
+                                          "(default: %(default)s)")
+    server.add_argument("--default-unreachable-toleration-seconds", type=int, default=25,
+                        metavar="S", help="new pods tolerate an unreachable node this long "
+                                          "(default: %(default)s)")
+    _add_controller_options(server)
     server.set_defaults(func=_run_server)
+
+
+def _service_cidr(text: str) -> str:
+    from .controlplane.apiserver.allocator import IPRange
+    try:
+        return str(IPRange(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _node_port_range(text: str) -> str:
+    from .controlplane.apiserver.allocator import PortRange
+    try:
+        return str(PortRange(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _run_server(args) -> int:
     from pathlib import Path
 
+    from . import embedded
     from .controlplane.apiserver import ServeError, ServerConfig, run
+    from .controlplane.controllers import ControllerError, ControllerManagerConfig
 
+    try:
+        ControllerManagerConfig(**_controller_settings(args)).validate()
+    except ControllerError as exc:
+        print(f"supernetes server: {exc}", file=sys.stderr)
+        return 1
+    components = []
+    if not args.disable_scheduler:
+        components.append(embedded.scheduler())
+    if not args.disable_controllers:
+        components.append(embedded.controllers(_controller_settings(args)))
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
                           threads=args.threads, bookmark_interval=args.bookmark_interval,
+                          service_cidr=args.service_cidr,
+                          node_port_range=args.service_node_port_range,
                           log_level=args.log_level,
-                          access_log=args.access_log)
+                          access_log=args.access_log,
+                          default_not_ready_toleration_seconds=(
+                              args.default_not_ready_toleration_seconds),
+                          default_unreachable_toleration_seconds=(
+                              args.default_unreachable_toleration_seconds),
+                          components=tuple(components),
+                          namespace_finalizer=(args.disable_controllers and
+                                               not args.disable_namespace_finalizer))
     try:
         run(config)
     except ServeError as exc:
         print(f"supernetes server: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _add_controller_options(parser) -> None:
+    """kube-controller-manager's flags that matter here, shared by `server` and
+    `controller-manager`."""
+    parser.add_argument("--controllers", default="*",
+                        help="controllers to run: '*' for all, 'name' to add, '-name' to "
+                             "remove, comma-separated (default: %(default)s)")
+    parser.add_argument("--node-monitor-grace-period", type=float, default=20.0, metavar="S",
+                        help="seconds without a heartbeat before a node is Unknown "
+                             "(default: %(default)s)")
+    parser.add_argument("--node-monitor-period", type=float, default=1.0, metavar="S",
+                        help="seconds between node health checks (default: %(default)s)")
+    parser.add_argument("--cluster-cidr", default="10.244.0.0/16",
+                        help="pod network, cut into one CIDR per node (default: %(default)s)")
+    parser.add_argument("--node-cidr-mask-size", type=int, default=24,
+                        help="prefix length of each node's pod CIDR (default: %(default)s)")
+    parser.add_argument("--allocate-node-cidrs", default="true", choices=["true", "false"],
+                        help="give every node a pod CIDR (default: %(default)s)")
+
+
+def _controller_settings(args) -> dict:
+    return {"controllers": tuple(args.controllers.split(",")),
+            "node_monitor_grace_period": args.node_monitor_grace_period,
+            "node_monitor_period": args.node_monitor_period,
+            "cluster_cidr": args.cluster_cidr,
+            "node_cidr_mask_size": args.node_cidr_mask_size,
+            "allocate_node_cidrs": args.allocate_node_cidrs == "true"}
+
+
+def _add_controller_manager(subparsers) -> None:
+    manager = subparsers.add_parser(
+        "controller-manager", help="run the controllers against an API server",
+        description="Run the reconcile loops (ReplicaSets, Deployments, Jobs, DaemonSets, "
+                    "nodes, endpoints, garbage collection, namespaces...) as their own "
+                    "process against a (remote) API server. `supernetes server` runs the "
+                    "same controllers in-process.")
+    manager.add_argument("--kubeconfig", default=None,
+                         help="kubeconfig to reach the API server (default: $KUBECONFIG, "
+                              "then ~/.kube/config)")
+    manager.add_argument("--leader-elect", default="true", choices=["true", "false"],
+                         help="take the kube-system/supernetes-controller-manager Lease first, "
+                              "so that only one of several managers acts (default: "
+                              "%(default)s)")
+    _add_controller_options(manager)
+    manager.add_argument("--log-level", default="info",
+                         choices=["debug", "info", "warning", "error"])
+    manager.set_defaults(func=_run_controller_manager)
+
+
+def _run_controller_manager(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .controlplane.client import ClientError
+    from .controlplane.controllers import ControllerError, ControllerManagerConfig, run
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
+    try:
+        config = ControllerManagerConfig(kubeconfig=args.kubeconfig,
+                                         leader_elect=args.leader_elect == "true",
+                                         **_controller_settings(args))
+        config.validate()
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run(config, stop=stop)
+    except (ControllerError, ClientError) as exc:
+        print(f"supernetes controller-manager: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
@@ -190,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command")
     _add_server(subparsers)
     _add_scheduler(subparsers)
+    _add_controller_manager(subparsers)
     _add_dns(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:

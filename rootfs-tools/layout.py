@@ -50,7 +50,7 @@ class TarSource:
     def __init__(self, path: str):
         self.label = path
         try:
-            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by close()
+            self._tar = tarfile.open(path, "r:*")
             self._members = {_norm(m.name): m for m in self._tar.getmembers() if m.isfile()
                              or m.issym() or m.islnk()}
         except (tarfile.TarError, EOFError, OSError) as exc:

@@ -27,7 +27,7 @@ def push(store: ContentStore, client: RegistryClient, record: ImageRecord,
         path = store.path(descriptor.digest)
         store.size(descriptor.digest)  # BlobNotFound if a layer was never downloaded
         client.upload_blob(dest.repository, descriptor.digest, descriptor.size,
-                           lambda path=path: open(path, "rb"),  # noqa: SIM115 - closed by the client
+                           lambda path=path: open(path, "rb"),
                            mount_from=mount_from)
     pushed = client.put_manifest(dest.repository, dest.object, body, manifest.media_type)
     return pushed or record.manifest

@@ -24,7 +24,18 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..api import registry
-from . import auth, codec, discovery, errors, ingressclass, join, namespaces, views
+from . import (
+    auth,
+    codec,
+    discovery,
+    errors,
+    ingressclass,
+    join,
+    namespaces,
+    serviceaddrs,
+    servicelb,
+    views,
+)
 from .config import ServerConfig
 from .watchcache import Cacher
 
@@ -53,8 +64,14 @@ class Server:
         # log and exec are proxied to the node agent: a later issue plugs the proxy in.
         self.node_proxy = None
         self.finalizer = namespaces.NamespaceFinalizer(self)
-        # Where the scheduler and controllers will start, in this process, once they
-        # exist: `supernetes server` composes them through `Server.components`.
+        # What a kind reserves beyond its object (writehooks.py): a Service's addresses.
+        self.service_addresses = serviceaddrs.ServiceAddresses(
+            store, config.service_cidr, config.node_port_range)
+        self.write_hooks = {("", "Service"): self.service_addresses}
+        # LoadBalancer Services get the nodes' addresses (k3s's ServiceLB).
+        self.service_lb = servicelb.ServiceLB(self)
+        # The scheduler and controllers, started in this process once it serves
+        # (server.py, from `config.components`).
         self.components: list = []
         self._deleted_namespaces: dict[str, float] = {}
 
@@ -74,14 +91,27 @@ class Server:
         self.cacher.start()
         namespaces.ensure_built_in(self)
         ingressclass.ensure_default_class(self)
-        self.finalizer.start()
-        for component in self.components:
+        if self.config.namespace_finalizer:
+            self.finalizer.start()
+        self.service_addresses.repair.start()
+        self.service_lb.start()
+
+    def start_components(self, kubeconfig_path) -> None:
+        for factory in self.config.components:
+            component = factory(kubeconfig_path)
+            self.components.append(component)
             component.start()
 
+    def stop_components(self) -> None:
+        while self.components:
+            self.components.pop().stop()
+
     def stop(self) -> None:
-        for component in reversed(self.components):
-            component.stop()
-        self.finalizer.stop()
+        self.stop_components()
+        self.service_lb.stop()
+        self.service_addresses.repair.stop()
+        if self.config.namespace_finalizer:
+            self.finalizer.stop()
         self.cacher.stop()
 
 

@@ -13,7 +13,8 @@ Roles (see `auth.py` for how a user gets one):
                - configmaps, secrets, persistentvolumeclaims, serviceaccounts: get
                  (or list/watch pinned to one name with fieldSelector
                  metadata.name=...) only those a pod bound to it refers to
-               - services, endpoints, endpointslices, namespaces: read
+               - services, endpoints, endpointslices, namespaces, networkpolicies:
+                 read (the node's service proxy and network-policy enforcer)
                - ingresses and ingressclasses: read; ingresses/status: update,
                  patch (every node runs an Ingress proxy, agent/ingress, and
                  publishes the nodes serving it in the Ingress' status)
@@ -31,8 +32,10 @@ from . import errors, objects
 
 READ = frozenset({"get", "list", "watch"})
 NODE_LEASE_NAMESPACE = "kube-node-lease"
+# What each node's service proxy and network-policy enforcer watch.
 _NODE_READABLE = {("", "services"), ("", "endpoints"), ("", "namespaces"),
-                  ("discovery.k8s.io", "endpointslices")}
+                  ("discovery.k8s.io", "endpointslices"),
+                  ("networking.k8s.io", "networkpolicies")}
 _INGRESS = ("networking.k8s.io", "ingresses")
 _INGRESS_CLASSES = ("networking.k8s.io", "ingressclasses")
 _POD_REFERENCED = {("", "configmaps"), ("", "secrets"), ("", "persistentvolumeclaims"),

@@ -8,7 +8,8 @@ concurrency (a stale resourceVersion is a 409), status subresources that
 change only status while the main resource ignores status, dryRun, and
 fieldValidation (unknown fields refused, warned about or ignored). What
 differs per kind is asked of `strategy.py`; what an object may contain is
-asked of the type (`rt.default`, `rt.validate`, `schema.unknown_fields`).
+asked of the type (`rt.default`, `rt.validate`, `schema.unknown_fields`); what
+a kind reserves outside its object (a Service's cluster IP) of `writehooks.py`.
 
 Every write is a compare-and-swap on the revision that was read: `update_loop`
 reads, applies a change, and retries on a lost race unless the client pinned
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from ..api import schema
 from ..api.errors import FieldError
 from ..store import base as store
-from . import errors, objects, strategy
+from . import errors, objects, strategy, writehooks
 
 UPDATE_ATTEMPTS = 16
 _SERVER_OWNED = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -128,6 +129,10 @@ def create(ctx: Ctx, obj: dict) -> dict:
         meta.pop(owned, None)
     meta.pop("managedFields", None)
     generate = meta.get("generateName") if not meta.get("name") else None
+    if generate is not None and not isinstance(generate, str):
+        raise errors.invalid(rt, "", [FieldError(
+            "FieldValueTypeInvalid", "metadata.generateName", "must be a string",
+            value=generate)])
     if not meta.get("name") and not generate:
         raise errors.invalid(rt, "", [FieldError(
             "FieldValueRequired", "metadata.name", "name or generateName is required")])
@@ -142,16 +147,21 @@ def create(ctx: Ctx, obj: dict) -> dict:
             meta["name"] = objects.generate_name(generate)
         _validate(ctx, obj, None)
         ctx.name = meta["name"]
+        finish = writehooks.of(ctx).begin_create(ctx, obj)
         if ctx.dry_run:
+            finish(False)
             return obj
         try:
             revision = ctx.store.create(ctx.key, objects.encode_for_store(obj))
         except store.KeyExists as exc:
+            finish(False)
             if generate and attempt < 7:
                 continue
             raise errors.already_exists(rt, meta["name"]) from exc
         except store.StoreError as exc:
+            finish(False)
             raise errors.from_store(exc, rt, meta["name"]) from exc
+        finish(True)
         meta["resourceVersion"] = str(revision)
         return obj
     raise AssertionError("unreachable")
@@ -247,24 +257,31 @@ def update_loop(ctx: Ctx, change, *, expected_rv: int | None = None,
             raise errors.conflict(ctx.rt, ctx.name)
         old = objects.decode_stored(kv.value, kv.mod_revision)
         new = change(objects.decode_stored(kv.value, kv.mod_revision))
+        finish = writehooks.of(ctx).begin_update(ctx, new, old)
         data = objects.encode_for_store(new)
         if data == kv.value:
+            finish(False)
             return old, False                       # nothing changed: no write, no event
         if ctx.dry_run:
+            finish(False)
             return new, False
         try:
             revision = ctx.store.update(ctx.key, data, kv.mod_revision)
         except store.RevisionConflict:
+            finish(False)
             if expected_rv is not None:
                 raise errors.conflict(ctx.rt, ctx.name) from None
             continue
         except store.KeyNotFound:
+            finish(False)
             continue
         except store.StoreError as exc:
+            finish(False)
             raise errors.from_store(exc, ctx.rt, ctx.name) from exc
+        finish(True)
         new["metadata"]["resourceVersion"] = str(revision)
         if _finalized(new):
-            _delete_now(ctx, revision)
+            _delete_now(ctx, revision, new)
         return new, False
     raise errors.conflict(ctx.rt, ctx.name, "too many concurrent updates; try again")
 
@@ -299,13 +316,14 @@ def _namespace_finalizers(obj: dict) -> bool:
     return obj.get("kind") == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
 
 
-def _delete_now(ctx: Ctx, revision: int) -> None:
+def _delete_now(ctx: Ctx, revision: int, obj: dict) -> None:
     try:
         ctx.store.delete(ctx.key, revision)
     except (store.KeyNotFound, store.RevisionConflict):
-        pass                                        # someone else changed or removed it
+        return                                      # someone else changed or removed it
     except store.StoreError as exc:
         raise errors.from_store(exc, ctx.rt, ctx.name) from exc
+    writehooks.of(ctx).after_delete(ctx, obj)
 
 
 @dataclass
@@ -344,6 +362,7 @@ def delete(ctx: Ctx, options: DeleteOptions) -> dict:
                 continue
             except store.StoreError as exc:
                 raise errors.from_store(exc, rt, ctx.name) from exc
+            writehooks.of(ctx).after_delete(ctx, obj)
             return obj
         current = meta.get("deletionGracePeriodSeconds")
         if meta.get("deletionTimestamp") and (current is None or grace >= current):

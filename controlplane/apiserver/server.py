@@ -39,7 +39,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from .. import kubeconfig
 from ..store import open_store
-from . import pki
+from . import kubernetes_service, pki
 from .app import create_app
 from .config import ServeError, ServerConfig
 
@@ -121,6 +121,19 @@ class Worker(ThreadWorker):
 
     def handle_exit(self, sig, frame):
         server = getattr(self.wsgi, "extensions", {}).get("supernetes")
+        if server is None or not server.components:
+            self._stop_serving(server, sig, frame)
+            return
+        # The embedded scheduler and controllers stop first, while this worker still
+        # serves, so they can release their Leases (a peer server takes over at once
+        # instead of after the Lease expires). Not in the signal handler itself: the
+        # main thread must go on accepting their requests meanwhile.
+        def components_then_serving():
+            server.stop_components()
+            self._stop_serving(server, sig, frame)
+        threading.Thread(target=components_then_serving, daemon=True).start()
+
+    def _stop_serving(self, server, sig, frame):
         if server is not None:
             server.cacher.stopped.set()
             threading.Thread(target=server.cacher.stop, daemon=True).start()
@@ -135,9 +148,11 @@ def _post_worker_init(config: ServerConfig):
     def hook(worker) -> None:
         server = worker.wsgi.extensions["supernetes"]
         port = worker.sockets[0].getsockname()[1]
+        kubernetes_service.ensure(server, port)
         write_kubeconfigs(config, server, port)
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
+        server.start_components(config.admin_kubeconfig)
     return hook
 
 
@@ -207,7 +222,9 @@ def prepare(config: ServerConfig) -> pki.Pki:
     except OSError as exc:
         raise ServeError(f"cannot use data dir {config.data_dir}: {exc.strerror}") from exc
     config.admin_kubeconfig.unlink(missing_ok=True)
-    return pki.ensure_pki(config.pki_dir, config.advertise_addresses, config.bind)
+    # Pods reach the server at the `kubernetes` Service's address: the first of the CIDR.
+    service_ip = str(next(ipaddress.ip_network(config.service_cidr).hosts()))
+    return pki.ensure_pki(config.pki_dir, (*config.advertise_addresses, service_ip), config.bind)
 
 
 def run(config: ServerConfig) -> None:

@@ -15,7 +15,8 @@ namespace finalize, and the seam for log and exec.
 Also here: namespace admission for creates (the namespace must exist and not
 be terminating), as Kubernetes' NamespaceLifecycle plugin does: from the watch
 cache, except for namespaces this server deleted moments ago, which are looked
-up in the store (the cache may not have seen the deletion yet).
+up in the store (the cache may not have seen the deletion yet). And the default
+NoExecute tolerations of new pods (DefaultTolerationSeconds).
 """
 
 from __future__ import annotations
@@ -47,6 +48,31 @@ def admit_namespace(ctx: resources.Ctx) -> None:
                                   "reason": "NamespaceTerminating",
                                   "message": f"namespace {ctx.namespace} is being "
                                              f"terminated", "field": "metadata.namespace"}]})
+
+
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+
+
+def default_tolerations(pod, config) -> None:
+    """A new pod tolerates the not-ready and unreachable NoExecute taints for a while
+    (unless it says otherwise), so the pods of a dead node are evicted after that."""
+    spec = pod.get("spec") if isinstance(pod, dict) else None
+    if not isinstance(spec, dict):
+        return
+    tolerations = spec.get("tolerations")
+    if tolerations is None:
+        tolerations = []
+    if not isinstance(tolerations, list):
+        return                          # validation names the field
+    for key, seconds in ((NOT_READY_TAINT, config.default_not_ready_toleration_seconds),
+                         (UNREACHABLE_TAINT, config.default_unreachable_toleration_seconds)):
+        if any(isinstance(t, dict) and t.get("key") in (key, None, "") and
+               t.get("effect") in ("NoExecute", None, "") for t in tolerations):
+            continue
+        tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                            "tolerationSeconds": seconds})
+    spec["tolerations"] = tolerations
 
 
 def dispatch(ctx: resources.Ctx, method: str, view):

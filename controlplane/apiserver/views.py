@@ -122,6 +122,8 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
                         body_name if isinstance(body_name, str) else None, None)
         if rt.namespaced:
             subresources.admit_namespace(ctx)
+        if rt.group == "" and rt.kind == "Pod":
+            subresources.default_tolerations(body, ctx.server.config)
         return requestio.respond(resources.create(ctx, body), 201, ctx, view)
     filter_ = selection.compile_filter(rt, ctx.namespace, args.get("labelSelector"),
                                        args.get("fieldSelector"))

@@ -218,7 +218,7 @@ class Registry:
             path = os.path.join(self.workdir, "config.yml")
             with open(path, "w") as f:
                 json.dump(config, f)  # JSON is YAML
-            log = open(os.path.join(self.workdir, "registry.log"), "ab")  # noqa: SIM115
+            log = open(os.path.join(self.workdir, "registry.log"), "ab")
             self.proc = subprocess.Popen(["docker-registry", "serve", path], stdout=log,
                                          stderr=log, stdin=subprocess.DEVNULL)
             log.close()

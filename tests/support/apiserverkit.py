@@ -42,7 +42,7 @@ class Etcd:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        log = open(self.data_dir.parent / "etcd.log", "ab")  # noqa: SIM115 - lives with etcd
+        log = open(self.data_dir.parent / "etcd.log", "ab")
         self.process = subprocess.Popen(
             ["etcd", "--name", "apiserver-test", "--data-dir", str(self.data_dir),
              "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
@@ -73,10 +73,15 @@ class Etcd:
 class ApiServer:
     """A `supernetes server` process and clients for it."""
 
-    def __init__(self, data_dir: Path, store_url: str | None = None, extra_args=()):
+    def __init__(self, data_dir: Path, store_url: str | None = None, extra_args=(),
+                 components: bool = False):
+        """`components`: run the scheduler and the controllers in the server too (as
+        `supernetes server` does by default); off, the API server stands alone."""
         self.data_dir = data_dir
         self.store_url = store_url
         self.extra_args = list(extra_args)
+        if not components:
+            self.extra_args[:0] = ["--disable-scheduler", "--disable-controllers"]
         self.process: subprocess.Popen | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
 

@@ -18,7 +18,7 @@ and cgroups), so one leaky test does not fail the rest of the suite.
 Scope. Several test sessions may run on one machine at once, so the check only
 looks at what this session can own:
   * at start, pytest moves itself one level *down* into a cgroup of its own
-    (`<own cgroup>/sn-test-<pid>`) on every writable v1 hierarchy; the runtime
+    (`<own cgroup>/sn-test-<pid>`) on every hierarchy of a v1/hybrid host; the runtime
     creates containers below the caller's cgroup, so this session's container
     cgroups all live below it, and the check walks only that subtree. (On a pure
     cgroup v2 machine pytest stays where it is: a cgroup holding processes could
@@ -84,16 +84,21 @@ def _own_cgroups() -> dict[str, str]:
     return own
 
 
-def _is_v1(directory: str) -> bool:
-    return os.path.exists(os.path.join(directory, "tasks"))
+def _pure_v2() -> bool:
+    return os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
 
 
 def enter_session_cgroup() -> dict[str, str]:
-    """Move pytest one level down into its own cgroup on every writable v1 hierarchy."""
+    """Move pytest one level down into its own cgroup on every hierarchy of a v1/hybrid host.
+
+    The named `systemd` hierarchy and hybrid's controller-less cgroup2 included: the
+    runtime makes container cgroups there too, and only a session cgroup keeps them
+    apart from another session's.
+    """
     moved = {}
+    if _pure_v2():
+        return moved
     for name, directory in _own_cgroups().items():
-        if not _is_v1(directory) or name == "systemd":
-            continue
         target = os.path.join(directory, SESSION_CGROUP)
         try:
             os.makedirs(target, exist_ok=True)

@@ -62,6 +62,14 @@ def test_name_and_namespace_mismatch(api, ns):
     status_of(api.post(f"/api/v1/namespaces/{ns}/pods", body), 400)
 
 
+def test_a_generate_name_that_is_not_a_string_is_invalid_not_a_500(api, ns):
+    body = pod("x")
+    del body["metadata"]["name"]
+    body["metadata"]["generateName"] = True
+    status = status_of(api.post(f"/api/v1/namespaces/{ns}/pods", body), 422)
+    assert "metadata.generateName" in status["message"]
+
+
 def test_huge_body_is_request_entity_too_large(api, ns):
     body = pod("big")
     body["metadata"]["annotations"] = {"blob": "x" * (4 * 1024 * 1024)}

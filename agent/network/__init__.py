@@ -1,0 +1,23 @@
+"""Pod networking on one node: a bridge, a veth pair per pod, host-local IPAM.
+
+The picture on a node whose pod CIDR is 10.244.1.0/24:
+
+    node network namespace                          pod network namespace
+    ----------------------                          ---------------------
+    super0 (bridge) 10.244.1.1/24  <--- vethXXXX === eth0 10.244.1.7/24
+    unreachable 10.244.0.0/16                        default via 10.244.1.1
+    unreachable 10.96.0.0/12                         lo up
+    nft table ip supernetes: masquerade pod CIDR -> outside, forward accept
+
+    node.py     the node's half: bridge, gateway address, forwarding, routes, rules
+    pod.py      one pod's half: the veth pair, its address and default route
+    ipam.py     host-local address allocation, persisted on disk, crash-safe
+    nft.py      the batched rule writer: whole owned nftables tables, one transaction
+    nfttable.py a table as data, and the diff that changes one version into the next
+    netns.py    doing work inside a network namespace without fork()
+
+Everything here runs in the agent's own network namespace (the node's) unless a
+`netns` path is given; tests pass the path of a namespace they created so the
+machine's own network is never touched. pyroute2 is imported here and only here,
+never on the `superc` path.
+"""

@@ -1,0 +1,129 @@
+"""One pod's half of the network: a veth pair from the bridge into the pod.
+
+`attach(uid, netns_path)` gives the pod's network namespace (made by the sandbox,
+held by a bind mount) its interfaces, in this order:
+
+  1. an address from host-local IPAM (the same one again if the pod had one);
+  2. a veth pair: `veth<hash of the UID>` stays on the node and joins the bridge
+     (in hairpin mode, for a pod that reaches itself through a Service), its
+     peer is created directly inside the pod's namespace as `eth0`;
+  3. inside the pod: `lo` up, `eth0` gets the address and comes up, and a
+     default route points at the bridge's gateway address.
+
+It is reentrant: a pod that is already wired is left alone, a half-wired one (the
+agent died mid-way) is rewired. `detach(uid)` deletes the node end of the veth (the
+kernel deletes its peer with it) and frees the address; deleting the pod's
+namespace afterwards is the sandbox's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from dataclasses import dataclass
+
+from . import netns
+from .ipam import HostLocalIPAM
+from .node import NodeNetwork
+
+POD_IFNAME = "eth0"
+
+
+class PodNetworkError(RuntimeError):
+    """The pod's interfaces could not be set up or removed."""
+
+
+@dataclass(frozen=True)
+class PodNetwork:
+    ip: str
+    prefixlen: int
+    gateway: str
+    host_veth: str
+
+
+def host_veth_name(uid: str) -> str:
+    # IFNAMSIZ is 16 with the NUL: "veth" + 11 hex digits of the UID's hash.
+    return "veth" + hashlib.sha256(uid.encode()).hexdigest()[:11]
+
+
+class PodNetworker:
+    def __init__(self, node: NodeNetwork, ipam: HostLocalIPAM):
+        self.node = node
+        self.ipam = ipam
+
+    def attach(self, uid: str, netns_path: str) -> PodNetwork:
+        address = self.ipam.allocate(uid)
+        wanted = PodNetwork(ip=str(address), prefixlen=self.node.pod_network.prefixlen,
+                            gateway=str(self.node.gateway), host_veth=host_veth_name(uid))
+        try:
+            if self._wired(wanted, netns_path):
+                return wanted
+            self._remove_host_veth(wanted.host_veth)
+            self._create_veth(wanted, netns_path)
+            self._configure_pod_side(wanted, netns_path)
+        except OSError as exc:
+            raise PodNetworkError(f"pod {uid}: {exc}") from exc
+        return wanted
+
+    def detach(self, uid: str) -> None:
+        try:
+            self._remove_host_veth(host_veth_name(uid))
+        except OSError as exc:
+            raise PodNetworkError(f"pod {uid}: {exc}") from exc
+        self.ipam.release(uid)
+
+    def lookup(self, uid: str) -> PodNetwork | None:
+        address = self.ipam.lookup(uid)
+        if address is None:
+            return None
+        return PodNetwork(ip=str(address), prefixlen=self.node.pod_network.prefixlen,
+                          gateway=str(self.node.gateway), host_veth=host_veth_name(uid))
+
+    # --- steps ---------------------------------------------------------------
+
+    def _wired(self, wanted: PodNetwork, netns_path: str) -> bool:
+        with netns.route_socket(self.node.config.netns) as ipr:
+            if not ipr.link_lookup(ifname=wanted.host_veth):
+                return False
+        with netns.route_socket(netns_path) as ipr:
+            index = ipr.link_lookup(ifname=POD_IFNAME)
+            if not index:
+                return False
+            addresses = {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=index[0])}
+            return wanted.ip in addresses
+
+    def _remove_host_veth(self, name: str) -> None:
+        with netns.route_socket(self.node.config.netns) as ipr:
+            for index in ipr.link_lookup(ifname=name):
+                ipr.link("del", index=index)
+
+    def _create_veth(self, wanted: PodNetwork, netns_path: str) -> None:
+        config = self.node.config
+        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with netns.route_socket(config.netns) as ipr:
+                ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
+                         peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
+                (host,) = ipr.link_lookup(ifname=wanted.host_veth)
+                (bridge,) = ipr.link_lookup(ifname=config.bridge)
+                ipr.link("set", index=host, master=bridge, state="up")
+                # Hairpin: a pod calling its own Service is DNATed back to itself,
+                # and the bridge must send that frame out of the port it came in on
+                # (kubelet's hairpin-veth mode).
+                ipr.brport("set", index=host, mode=1)
+        finally:
+            os.close(fd)
+
+    def _configure_pod_side(self, wanted: PodNetwork, netns_path: str) -> None:
+        with netns.route_socket(netns_path) as ipr:
+            (lo,) = ipr.link_lookup(ifname="lo")
+            ipr.link("set", index=lo, state="up")
+            (eth0,) = ipr.link_lookup(ifname=POD_IFNAME)
+            ipr.addr("add", index=eth0, address=wanted.ip, prefixlen=wanted.prefixlen)
+            ipr.link("set", index=eth0, state="up")
+            ipr.route("add", dst="default", gateway=wanted.gateway)
+
+
+def pod_address(network: PodNetwork) -> ipaddress.IPv4Interface:
+    return ipaddress.ip_interface(f"{network.ip}/{network.prefixlen}")

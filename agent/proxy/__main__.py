@@ -1,0 +1,7 @@
+"""`python -m supernetes.agent.proxy ...`: see cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
