@@ -3,15 +3,16 @@
 import argparse
 import sys
 
-from . import __version__
+from . import __version__, dnscli
 
 
 def _add_server(subparsers) -> None:
     server = subparsers.add_parser(
-        "server", help="run the control plane: the API server, scheduler and controllers",
-        description="Run the API server (HTTPS, Kubernetes-compatible), with the scheduler "
-                    "and the controllers in the same process (each elects a leader through "
-                    "a Lease, so servers sharing one etcd do not both act). On first start "
+        "server", help="run the control plane: the API server, scheduler, controllers, DNS",
+        description="Run the API server (HTTPS, Kubernetes-compatible), with the scheduler, "
+                    "the controllers and the cluster DNS server in the same process (the "
+                    "scheduler and controllers elect a leader through a Lease, so servers "
+                    "sharing one etcd do not both act). On first start "
                     "it makes a CA, a serving certificate and tokens under the data dir; the "
                     "admin kubeconfig DATA_DIR/admin.kubeconfig appears once it serves.")
     server.add_argument("--data-dir", default="/var/lib/supernetes",
@@ -57,6 +58,7 @@ def _add_server(subparsers) -> None:
                         metavar="S", help="new pods tolerate an unreachable node this long "
                                           "(default: %(default)s)")
     _add_controller_options(server)
+    dnscli.add_server_options(server)
     server.set_defaults(func=_run_server)
 
 
@@ -93,6 +95,13 @@ def _run_server(args) -> int:
         components.append(embedded.scheduler())
     if not args.disable_controllers:
         components.append(embedded.controllers(_controller_settings(args)))
+    try:
+        dns = dnscli.server_component(args)
+    except ValueError as exc:
+        print(f"supernetes server: {exc}", file=sys.stderr)
+        return 1
+    if dns is not None:
+        components.append(dns)
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
                           threads=args.threads, bookmark_interval=args.bookmark_interval,
@@ -235,89 +244,6 @@ def _run_scheduler(args) -> int:
     return 0
 
 
-def _add_dns(subparsers) -> None:
-    dns = subparsers.add_parser(
-        "dns", help="run the cluster DNS server against an API server",
-        description="Answer <svc>.<ns>.svc.<domain>, SRV, headless and pod names from the "
-                    "API server's Services, EndpointSlices and Pods, forward other names to "
-                    "the upstream resolvers, and publish the kube-dns Service pointing at "
-                    "this server. `supernetes server` runs the same server in-process.")
-    dns.add_argument("--kubeconfig", default=None,
-                     help="kubeconfig to reach the API server (default: $KUBECONFIG, then "
-                          "~/.kube/config)")
-    _add_dns_options(dns, prefix="")
-    dns.add_argument("--log-level", default="info",
-                     choices=["debug", "info", "warning", "error"])
-    dns.set_defaults(func=_run_dns)
-
-
-def _add_dns_options(parser, prefix: str) -> None:
-    """The DNS server's flags; `supernetes server` has them as --cluster-dns-*."""
-    parser.add_argument(f"--{prefix}bind", default=None, metavar="ADDR[:PORT]",
-                        help="where to listen, UDP and TCP (default: the advertised address "
-                             "port 53; with none, DNS is not served)" if prefix else
-                             "where to listen, UDP and TCP (default: 0.0.0.0:53)")
-    parser.add_argument(f"--{prefix}advertise", default=None, metavar="IP",
-                        help="the address pods reach the server on, published as the "
-                             "kube-dns Service's endpoint (default: the bind address)")
-    parser.add_argument(f"--{prefix}ip" if prefix else "--service-ip", default="10.96.0.10",
-                        metavar="IP",
-                        help="the kube-dns Service's ClusterIP, which pods are told to ask "
-                             "(default: %(default)s)")
-    parser.add_argument("--cluster-domain", default="cluster.local",
-                        help="the cluster's DNS domain (default: %(default)s)")
-    parser.add_argument(f"--{prefix}ttl", type=int, default=5,
-                        help="seconds on cluster answers (default: %(default)s)")
-    parser.add_argument(f"--{prefix}upstream", action="append", default=[],
-                        metavar="IP[:PORT]", help="forward other names here (repeatable; "
-                                                  "default: the nameservers of --"
-                                                  f"{prefix}resolv-conf)")
-    parser.add_argument(f"--{prefix}resolv-conf", default="/etc/resolv.conf", metavar="PATH",
-                        help="where the upstream resolvers are read from; '' for none "
-                             "(other names are then refused)")
-
-
-def _dns_config(args, prefix: str, bind_default: str | None):
-    from .controlplane.dns import DNSConfig
-    from .controlplane.dns.config import parse_address
-
-    def arg(name):
-        return getattr(args, (prefix + name).replace("-", "_"))
-
-    bind = arg("bind") or bind_default
-    if bind is None:
-        return None
-    address = parse_address(bind)
-    return DNSConfig(kubeconfig=getattr(args, "kubeconfig", None), bind=address.host,
-                     port=address.port, advertise=arg("advertise"),
-                     service_ip=arg("ip" if prefix else "service-ip"),
-                     domain=args.cluster_domain, ttl=arg("ttl"),
-                     upstreams=tuple(arg("upstream")), resolv_conf=arg("resolv-conf") or None)
-
-
-def _run_dns(args) -> int:
-    import logging
-    import signal
-    import threading
-
-    from .controlplane.client import ClientError
-    from .controlplane.dns import DNSError, run
-
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
-    try:
-        config = _dns_config(args, "", "0.0.0.0:53")
-        config.validate()
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        run(config, stop=stop)
-    except (DNSError, ClientError) as exc:
-        print(f"supernetes dns: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="supernetes", description=__doc__)
     parser.add_argument("--version", action="version", version=f"supernetes {__version__}")
@@ -325,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_server(subparsers)
     _add_scheduler(subparsers)
     _add_controller_manager(subparsers)
-    _add_dns(subparsers)
+    dnscli.register(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -29,6 +29,18 @@ def ask(port: int, name: str, qtype: str = "A", *, tcp: bool = False, edns: int 
     return DNSRecord.parse(exchange(port, message, tcp=tcp, host=host, timeout=timeout))
 
 
+def ask_when_up(port: int, name: str, qtype: str = "A", timeout: float = 30.0) -> DNSRecord:
+    """`ask`, retried until a server listens on the port (a server that is starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return ask(port, name, qtype, timeout=0.5)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def exchange(port: int, message: bytes, *, tcp: bool = False, host: str = "127.0.0.1",
              timeout: float = 3.0) -> bytes:
     if tcp:
