@@ -8,7 +8,9 @@
                 became ready or went away is seen at once (backends.py)
     proxy       an asyncio loop on a thread of its own, listening on bind:port
                 (proxy.py); `start()` returns once it listens or raises
-                IngressBindError
+                IngressBindError. With `netns` set that thread first enters the
+                node's network namespace, so it listens there and reaches the
+                pods from there, while the informers talk to the API from here
     status      a thread that announces this node (its Node annotation) and
                 writes status.loadBalancer.ingress of the Ingresses we serve
                 whenever the Ingresses or Nodes change (status.py)
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from supernetes.controlplane.client import ClientError, Informer
 
+from ..network import netns
 from . import backends, routes, status
 from .errors import IngressBindError
 from .proxy import IngressProxy
@@ -38,6 +41,7 @@ class IngressConfig:
     port: int = 80                        # 0: any free port (tests)
     class_name: str = "supernetes"
     controller: str = "supernetes.io/ingress-controller"
+    netns: str | None = None              # the node's network namespace (None: ours)
     node_name: str | None = None          # announce this Node as serving Ingress
     status_addresses: tuple[str, ...] | None = None   # None: from the Nodes
     write_status: bool = True
@@ -120,6 +124,13 @@ class IngressController:
         self._threads.append(thread)
 
     def _serve(self) -> None:
+        if self.config.netns is not None:
+            try:
+                netns.enter(self.config.netns)
+            except OSError as exc:
+                self._error = IngressBindError(f"cannot enter {self.config.netns}: {exc}")
+                self._bound.set()
+                return
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:

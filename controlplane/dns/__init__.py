@@ -44,14 +44,14 @@ __all__ = ["ClusterDNS", "DNSBindError", "DNSConfig", "DNSConfigError", "DNSErro
 class ClusterDNS:
     """The view, the server and the publisher, started and stopped together."""
 
-    def __init__(self, client, config: DNSConfig):
+    def __init__(self, client, config: DNSConfig, sockets: tuple | None = None):
         config.validate()
         self.client = client
         self.config = config
         self.view = ClusterView(client)
         self.zone = Zone(self.view, config.domain, config.ttl, config.service_ip,
                          (config.service_namespace, config.service_name))
-        self.server = DNSServer(config, self.zone)
+        self.server = DNSServer(config, self.zone, sockets)
         self.publisher: Publisher | None = None
 
     @property

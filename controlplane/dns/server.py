@@ -60,8 +60,12 @@ def _header_only(message: bytes, rcode: int) -> bytes:
 
 
 class DNSServer:
-    def __init__(self, config: DNSConfig, zone: Zone):
+    def __init__(self, config: DNSConfig, zone: Zone, sockets: tuple | None = None):
+        """`sockets`: a bound UDP socket and a listening TCP one to serve on instead of
+        binding config.bind:port (systemd-style socket activation, or sockets a caller
+        opened in another network namespace)."""
         self.config = config
+        self.sockets = sockets
         self.zone = zone
         own = parse_address(config.bind, config.port)
         self.upstreams = usable_upstreams(config.upstream_servers(), own, config.service_ip)
@@ -117,14 +121,20 @@ class DNSServer:
         self.forwarder = Forwarder(self.upstreams, self.cache, self.config.forward_timeout)
         family = socket.AF_INET6 if ":" in self.config.bind else socket.AF_INET
         try:
-            udp = socket.socket(family, socket.SOCK_DGRAM)
-            udp.bind((self.config.bind, self.config.port))
+            if self.sockets is not None:
+                udp, listening = self.sockets
+            else:
+                udp = socket.socket(family, socket.SOCK_DGRAM)
+                udp.bind((self.config.bind, self.config.port))
             self.port = udp.getsockname()[1]
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: _UDP(self), sock=udp)
             self._closing.append(transport)
-            tcp = await asyncio.start_server(self._tcp_client, self.config.bind, self.port,
-                                             family=family, reuse_address=True)
+            if self.sockets is not None:
+                tcp = await asyncio.start_server(self._tcp_client, sock=listening)
+            else:
+                tcp = await asyncio.start_server(self._tcp_client, self.config.bind, self.port,
+                                                 family=family, reuse_address=True)
             self._closing.append(tcp)
         except OSError as exc:
             for closable in self._closing:

@@ -8,21 +8,13 @@ rewrites what a test set up.
 
 from __future__ import annotations
 
-import itertools
-import random
 import time
-
-_ips = itertools.count(random.randrange(10, 200) * 256)
-
-
-def cluster_ip() -> str:
-    """A fresh address in the service CIDR (10.96.0.0/12), away from .1 and .10."""
-    n = next(_ips)
-    return f"10.{100 + n // 65536 % 8}.{n // 256 % 256}.{n % 256 or 1}"
 
 
 def service(name: str, *, ip: str | None = None, ports=(("http", 80, "TCP"),),
             **spec) -> dict:
+    """A selector-less Service; `ip` "None" makes it headless, None lets the API server
+    allocate a ClusterIP (read it from what `create` returns)."""
     body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
             "spec": {"ports": [{"name": n, "port": p, "protocol": proto}
                                for n, p, proto in ports], **spec}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dnskit import addresses, ask
 from dnslib import QTYPE, RCODE
-from netobjects import cluster_ip, endpoint_slice, eventually, service
+from netobjects import endpoint_slice, eventually, service
 
 
 def _fqdn(*labels: str) -> str:
@@ -21,8 +21,7 @@ def _wait_for(dns, name: str, qtype: str = "A", rcode: int = RCODE.NOERROR, coun
 
 
 def test_clusterip_service_resolves_to_its_cluster_ip_with_the_zone_ttl(client, dns, ns):
-    ip = cluster_ip()
-    client.create(service("web", ip=ip), ns)
+    ip = client.create(service("web"), ns)["spec"]["clusterIP"]
     reply = _wait_for(dns, _fqdn("web", ns))
     assert addresses(reply) == [ip]
     assert reply.rr[0].ttl == 5
@@ -33,7 +32,7 @@ def test_clusterip_service_resolves_to_its_cluster_ip_with_the_zone_ttl(client, 
 
 
 def test_a_service_has_no_aaaa_record_but_exists(client, dns, ns):
-    client.create(service("web", ip=cluster_ip()), ns)
+    client.create(service("web"), ns)
     _wait_for(dns, _fqdn("web", ns))
     reply = ask(dns.port, _fqdn("web", ns), "AAAA")
     assert reply.header.rcode == RCODE.NOERROR and reply.rr == []
@@ -84,8 +83,8 @@ def test_headless_endpoints_by_hostname_and_by_dashed_ip(client, dns, ns):
 
 
 def test_srv_for_a_named_port_of_a_clusterip_service(client, dns, ns):
-    ip = cluster_ip()
-    client.create(service("web", ip=ip, ports=(("http", 80, "TCP"), ("dns", 53, "UDP"))), ns)
+    web = service("web", ports=(("http", 80, "TCP"), ("dns", 53, "UDP")))
+    ip = client.create(web, ns)["spec"]["clusterIP"]
     _wait_for(dns, _fqdn("web", ns))
     reply = ask(dns.port, _fqdn("_http._tcp.web", ns), "SRV")
     assert [(r.rdata.priority, r.rdata.weight, r.rdata.port, str(r.rdata.target))
@@ -118,7 +117,7 @@ def test_srv_for_a_headless_service_names_each_ready_endpoint(client, dns, ns):
 
 
 def test_srv_on_the_service_name_lists_every_port(client, dns, ns):
-    client.create(service("web", ip=cluster_ip(), ports=(("http", 80, "TCP"),
+    client.create(service("web", ports=(("http", 80, "TCP"),
                                                          ("https", 443, "TCP"))), ns)
     _wait_for(dns, _fqdn("web", ns))
     assert sorted(r.rdata.port for r in ask(dns.port, _fqdn("web", ns), "SRV").rr) == [80, 443]
@@ -136,8 +135,7 @@ def test_external_name_service_is_a_cname(client, dns, ns, upstream):
 
 
 def test_external_name_pointing_at_a_cluster_service_is_followed(client, dns, ns):
-    ip = cluster_ip()
-    client.create(service("web", ip=ip), ns)
+    ip = client.create(service("web"), ns)["spec"]["clusterIP"]
     client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "alias"},
                    "spec": {"type": "ExternalName",
                             "externalName": f"web.{ns}.svc.cluster.local"}}, ns)
@@ -160,7 +158,7 @@ def test_pod_records_only_for_a_pod_that_has_the_ip(client, dns, ns):
 
 
 def test_namespaces_and_the_svc_branch_exist_without_data(client, dns, ns):
-    client.create(service("web", ip=cluster_ip()), ns)
+    client.create(service("web"), ns)
     _wait_for(dns, _fqdn("web", ns))
     for name in (f"{ns}.svc.cluster.local", "svc.cluster.local", "pod.cluster.local"):
         reply = ask(dns.port, name)
@@ -179,8 +177,7 @@ def test_apex_soa_ns_and_the_spec_version(dns):
 
 
 def test_reverse_lookup_of_a_cluster_ip_and_a_headless_endpoint(client, dns, ns):
-    ip = cluster_ip()
-    client.create(service("web", ip=ip), ns)
+    ip = client.create(service("web"), ns)["spec"]["clusterIP"]
     client.create(service("db", ip="None"), ns)
     client.create(endpoint_slice("db", [{"ip": "10.244.9.5", "hostname": "db-0"}]), ns)
     _wait_for(dns, _fqdn("db", ns))
@@ -202,7 +199,7 @@ def test_selectorless_service_with_endpoints_and_no_slice(client, dns, ns):
 
 
 def test_deleted_service_disappears(client, dns, ns):
-    client.create(service("web", ip=cluster_ip()), ns)
+    client.create(service("web"), ns)
     _wait_for(dns, _fqdn("web", ns))
     client.delete("v1", "Service", "web", ns)
     assert _wait_for(dns, _fqdn("web", ns), rcode=RCODE.NXDOMAIN, count=0)

@@ -8,7 +8,7 @@ import struct
 import pytest
 from dnskit import addresses, ask, exchange
 from dnslib import QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
-from netobjects import cluster_ip, endpoint_slice, eventually, service
+from netobjects import endpoint_slice, eventually, service
 
 
 def _headless(client, dns, ns, count: int) -> str:
@@ -21,8 +21,7 @@ def _headless(client, dns, ns, count: int) -> str:
 
 
 def test_cluster_names_over_tcp_several_on_one_connection(client, dns, ns):
-    ip = cluster_ip()
-    client.create(service("web", ip=ip), ns)
+    ip = client.create(service("web"), ns)["spec"]["clusterIP"]
     name = f"web.{ns}.svc.cluster.local"
     assert eventually(lambda: addresses(ask(dns.port, name, tcp=True)) == [ip])
     with socket.create_connection(("127.0.0.1", dns.port), timeout=3) as sock:
