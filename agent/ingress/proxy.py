@@ -209,8 +209,7 @@ class IngressProxy:
         except (OSError, http1.BadMessage):
             conn.close()
             return False            # the client sees a cut response: nothing better to say
-        if kind in ("length", "chunked", "none") and "close" not in response.tokens(
-                "connection"):
+        if kind in ("length", "chunked", "none") and _reusable(response):
             self.pool.release(conn)
         else:
             conn.close()
@@ -229,6 +228,14 @@ class IngressProxy:
             await writer.drain()
         except ConnectionError:
             pass
+
+
+def _reusable(response: http1.Head) -> bool:
+    """May the backend connection carry another request? (HTTP/1.0 closes by default.)"""
+    tokens = response.tokens("connection")
+    if response.first.upper() == "HTTP/1.1":
+        return "close" not in tokens
+    return "keep-alive" in tokens
 
 
 def _host_and_path(request: http1.Head) -> tuple[str | None, str]:

@@ -83,3 +83,14 @@ def test_chunked_bodies_pass_through_or_decode():
         _copy(b"abc", "length", 5)
     with pytest.raises(http1.BadMessage):
         _copy(b"zz\r\nabc", "chunked")
+
+
+@pytest.mark.parametrize("head, reusable", [
+    (b"HTTP/1.1 200 OK", True),
+    (b"HTTP/1.1 200 OK\r\nConnection: close", False),
+    (b"HTTP/1.0 200 OK", False),                       # busybox httpd: closes after each
+    (b"HTTP/1.0 200 OK\r\nConnection: keep-alive", True),
+])
+def test_backend_connection_reuse_follows_the_response_version(head, reusable):
+    from supernetes.agent.ingress.proxy import _reusable
+    assert _reusable(http1.parse_head(head)) is reusable
