@@ -83,16 +83,23 @@ def parse_head(data: bytes) -> Head:
     head = Head(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip():
+        # A lone CR or LF passed on could split the message differently downstream
+        # (request smuggling): refuse it, as every strict parser does.
+        if not colon or not name or name != name.strip() or "\n" in line or "\r" in line:
             raise BadMessage(f"bad header line {line[:80]!r}")
         head.headers.append((name, value.strip()))
     return head
 
 
-def end_to_end(headers: list[tuple[str, str]], keep: tuple[str, ...] = ()) -> list:
+def end_to_end(headers: list[tuple[str, str]], keep: tuple[str, ...] = (),
+               chunked: bool = False) -> list:
+    """The fields to pass on. `chunked`: the message is chunked, so a Content-Length
+    it also carries is dropped (RFC 9112 6.3: a proxy must not forward both)."""
     named = {t.strip().lower() for k, v in headers if k.lower() == "connection"
              for t in v.split(",")}
     dropped = (HOP_BY_HOP | named) - set(keep)
+    if chunked:
+        dropped.add("content-length")
     return [(k, v) for k, v in headers if k.lower() not in dropped]
 
 
@@ -103,11 +110,12 @@ def framing(head: Head, *, request: bool, method: str = "GET") -> tuple[str, int
         if method == "HEAD" or status < 200 or status in (204, 304):
             return "none", 0
     if "chunked" in head.tokens("transfer-encoding"):
-        return "chunked", 0
-    length = head.get("content-length")
-    if length is not None:
-        if not length.strip().isdigit():
-            raise BadMessage(f"bad Content-Length {length!r}")
+        return "chunked", 0                 # and any Content-Length is ignored (and dropped)
+    lengths = {v.strip() for k, v in head.headers if k.lower() == "content-length"}
+    if lengths:
+        length = lengths.pop()
+        if lengths or not length.isdigit():
+            raise BadMessage(f"bad Content-Length {head.get('content-length')!r}")
         return "length", int(length)
     return ("none", 0) if request else ("close", 0)
 

@@ -121,7 +121,8 @@ class IngressProxy:
 
     def _upstream_head(self, request: http1.Head, host: str, peer: str, kind: str,
                        upgrade) -> http1.Head:
-        headers = [(k, v) for k, v in http1.end_to_end(request.headers)
+        headers = [(k, v) for k, v in http1.end_to_end(request.headers,
+                                                        chunked=kind == "chunked")
                    if k.lower() not in ("expect", "x-real-ip", "x-forwarded-host",
                                         "x-forwarded-port", "x-forwarded-proto")]
         forwarded_for = request.get("x-forwarded-for")
@@ -197,7 +198,7 @@ class IngressProxy:
         rechunk = kind == "close" and not old_client
         dechunk = kind == "chunked" and old_client
         close = close or dechunk or (kind == "close" and not rechunk)
-        headers = http1.end_to_end(response.headers)
+        headers = http1.end_to_end(response.headers, chunked=kind == "chunked")
         if (kind == "chunked" and not dechunk) or rechunk:
             headers.append(("Transfer-Encoding", "chunked"))
         headers.append(("Connection", "close" if close else "keep-alive"))

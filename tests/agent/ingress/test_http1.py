@@ -94,3 +94,15 @@ def test_chunked_bodies_pass_through_or_decode():
 def test_backend_connection_reuse_follows_the_response_version(head, reusable):
     from supernetes.agent.ingress.proxy import _reusable
     assert _reusable(http1.parse_head(head)) is reusable
+
+
+def test_smuggling_shapes_are_refused_or_normalised():
+    with pytest.raises(http1.BadMessage):
+        http1.parse_head(b"GET / HTTP/1.1\r\nX-A: 1\nX-B: 2")         # a lone LF
+    with pytest.raises(http1.BadMessage):
+        http1.framing(http1.parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+                                       b"Content-Length: 6"), request=True)
+    both = http1.parse_head(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+                            b"Transfer-Encoding: chunked")
+    assert http1.framing(both, request=True) == ("chunked", 0)
+    assert http1.end_to_end(both.headers, chunked=True) == []
