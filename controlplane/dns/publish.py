@@ -8,12 +8,13 @@ endpoint is this server itself: an Endpoints and an EndpointSlice (managed by
 TCP. The Service has no selector, so the endpoint controllers leave both alone.
 
 `Publisher` writes them at start, again whenever the view sees one of them
-change (someone deleted or edited them), and every `period` seconds. A server with
-no address a pod could reach (it listens on loopback only, or on the wildcard with
-no --advertise) publishes nothing and says so once; a Service it published before
-is then left with no endpoint, so the proxy refuses at once instead of sending
-queries nowhere. Several DNS servers behind one Service are not coordinated: the
-last one to write wins (one control plane is the supported shape).
+change (someone deleted or edited them), and every `period` seconds, when it also
+renews its Lease (members.py): the endpoints name every DNS server whose Lease is
+alive, so several control-plane servers share the Service and one that stops
+(or dies) drops out. A server with no address a pod could reach (it listens on
+loopback only, or on the wildcard with no --advertise) publishes nothing and says
+so once; a Service it published before keeps the other servers' endpoints, or
+none, so the proxy refuses at once instead of sending queries nowhere.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import logging
 import threading
 
 from supernetes.controlplane.client import AlreadyExists, ApiError, ClientError, Conflict
+
+from .members import Members
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +39,15 @@ def _ports(port: int) -> list[dict]:
             {"name": "dns-tcp", "port": port, "protocol": "TCP"}]
 
 
-def wanted_objects(name: str, namespace: str, service_ip: str, address: str | None,
+def wanted_objects(name: str, namespace: str, service_ip: str, addresses: list[str],
                    port: int) -> list[dict]:
     """The Service, Endpoints and EndpointSlice, as they should be."""
     meta = {"name": name, "namespace": namespace, "labels": dict(LABELS)}
     service = {"apiVersion": "v1", "kind": "Service", "metadata": copy.deepcopy(meta),
                "spec": {"type": "ClusterIP", "clusterIP": service_ip,
                         "ports": [dict(p, port=53, targetPort=port) for p in _ports(port)]}}
-    subsets = [{"addresses": [{"ip": address}], "ports": _ports(port)}] if address else []
+    subsets = [{"addresses": [{"ip": a} for a in addresses], "ports": _ports(port)}] \
+        if addresses else []
     endpoints = {"apiVersion": "v1", "kind": "Endpoints", "metadata": copy.deepcopy(meta),
                  "subsets": subsets}
     slice_meta = copy.deepcopy(meta)
@@ -51,8 +55,8 @@ def wanted_objects(name: str, namespace: str, service_ip: str, address: str | No
                                  "endpointslice.kubernetes.io/managed-by": MANAGED_BY})
     endpoint_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                       "metadata": slice_meta, "addressType": "IPv4",
-                      "endpoints": [{"addresses": [address], "conditions": {"ready": True}}]
-                      if address else [],
+                      "endpoints": [{"addresses": [a], "conditions": {"ready": True}}
+                                    for a in addresses],
                       "ports": _ports(port)}
     return [service, endpoints, endpoint_slice]
 
@@ -70,7 +74,7 @@ def _differs(old: dict, new: dict) -> bool:
 
 class Publisher:
     def __init__(self, client, *, name: str, namespace: str, service_ip: str,
-                 address: str | None, port: int, period: float = 60.0):
+                 address: str | None, port: int, period: float = 10.0):
         self.client = client
         self.name, self.namespace = name, namespace
         self.service_ip, self.address, self.port = service_ip, address, port
@@ -79,15 +83,25 @@ class Publisher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dns-publisher", daemon=True)
         self._said_unreachable = False
+        self.members = Members(client, name, namespace, address, duration=int(period * 3))
         self.rounds = 0                     # ensure() passes done (tests wait on it)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop, and leave: our Lease goes, and the endpoints lose our address."""
         self._stop.set()
         self._wake.set()
         self._thread.join(10)
+        if self.address is not None:
+            self.members.leave()
+            self.address = self.members.address = None
+            self._said_unreachable = True
+            try:
+                self.ensure()
+            except ClientError as exc:
+                log.warning("taking this server out of the %s Service: %s", self.name, exc)
 
     def changed(self, obj: dict) -> None:
         """A watched object changed: recheck if it is one of ours."""
@@ -116,8 +130,10 @@ class Publisher:
             log.warning("cluster DNS: no address a pod can reach (listening on loopback or "
                         "the wildcard with no --advertise-address): the %s/%s Service gets "
                         "no endpoint", self.namespace, self.name)
+        self.members.renew()
         service, *endpoint_objects = wanted_objects(self.name, self.namespace,
-                                                    self.service_ip, self.address, self.port)
+                                                    self.service_ip, self.members.alive(),
+                                                    self.port)
         if self.address is not None:
             self._put(service)
         elif not self._exists(service):

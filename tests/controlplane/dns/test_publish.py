@@ -90,3 +90,45 @@ def test_wildcard_listener_publishes_the_advertised_address():
     assert DNSConfig(bind="0.0.0.0").published_address() is None
     assert DNSConfig(bind="192.0.2.8").published_address() == "192.0.2.8"
     assert DNSConfig(bind="127.0.0.1", advertise="127.0.0.2").published_address() is None
+
+
+def test_two_servers_share_the_service_and_one_that_stops_drops_out(client, publishing):
+    first = publishing(advertise="192.0.2.53")
+    name = first.config.service_name
+    second = publishing(advertise="192.0.2.54", service_name=name,
+                        service_ip=first.config.service_ip)
+
+    def addresses_of() -> list[str]:
+        es = _get(client, "discovery.k8s.io/v1", "EndpointSlice", name) or {}
+        return sorted(a for e in es.get("endpoints") or () for a in e["addresses"])
+
+    assert eventually(lambda: addresses_of() == ["192.0.2.53", "192.0.2.54"]), addresses_of()
+    ep = _get(client, "v1", "Endpoints", name)
+    assert sorted(a["ip"] for a in ep["subsets"][0]["addresses"]) == ["192.0.2.53",
+                                                                      "192.0.2.54"]
+    second.stop()
+    assert eventually(lambda: addresses_of() == ["192.0.2.53"]), addresses_of()
+    leases = client.list("coordination.k8s.io/v1", "Lease", "kube-system",
+                         label_selector=f"dns.supernetes.io/service={name}")["items"]
+    assert [lease["spec"]["holderIdentity"] for lease in leases] == ["192.0.2.53"]
+
+
+def test_a_lease_that_stops_changing_is_no_longer_alive(client):
+    from supernetes.controlplane.dns.members import Members
+
+    now = [1000.0]
+    service = f"dns-{uuid.uuid4().hex[:6]}"
+    mine = Members(client, service, "kube-system", "192.0.2.1", duration=30,
+                   clock=lambda: now[0])
+    theirs = Members(client, service, "kube-system", "192.0.2.2", duration=30)
+    try:
+        mine.renew()
+        theirs.renew()
+        assert mine.alive() == ["192.0.2.1", "192.0.2.2"]
+        now[0] += 31                      # theirs did not renew within its duration
+        assert mine.alive() == ["192.0.2.1"]
+        theirs.renew()                    # a renewal: seen to change, alive again
+        assert mine.alive() == ["192.0.2.1", "192.0.2.2"]
+    finally:
+        mine.leave()
+        theirs.leave()
