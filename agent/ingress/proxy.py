@@ -202,11 +202,20 @@ class IngressProxy:
         if (kind == "chunked" and not dechunk) or rechunk:
             headers.append(("Transfer-Encoding", "chunked"))
         headers.append(("Connection", "close" if close else "keep-alive"))
-        writer.write(http1.Head("HTTP/1.1", status, response.third, headers).encode())
+        head = http1.Head("HTTP/1.1", status, response.third, headers).encode()
         self.stats[f"status_{status}"] += 1
         try:
-            await http1.copy_body(conn.reader, writer, kind, length, rechunk=rechunk,
-                                  dechunk=dechunk)
+            if kind == "length" and length <= http1.CHUNK:
+                # A small body goes out with the head: one write to the client, not two.
+                writer.write(head + await conn.reader.readexactly(length))
+                await writer.drain()
+            else:
+                writer.write(head)
+                await http1.copy_body(conn.reader, writer, kind, length, rechunk=rechunk,
+                                      dechunk=dechunk)
+        except asyncio.IncompleteReadError:
+            conn.close()
+            return False
         except (OSError, http1.BadMessage):
             conn.close()
             return False            # the client sees a cut response: nothing better to say
