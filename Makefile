@@ -15,7 +15,7 @@ APT_PACKAGES := \
 	python3 python3-venv python3-dev build-essential libcap-dev \
 	iproute2 iptables nftables conntrack procps kmod cpio curl ca-certificates \
 	busybox-static debootstrap runc umoci skopeo docker-registry apache2-utils \
-	etcd-server etcd-client qemu-system-x86 shellcheck ruby systemd
+	etcd-server etcd-client qemu-system-x86 shellcheck ruby systemd dnsmasq-base
 
 .PHONY: install apt venv test lint unit demo bench clean vm-kernel vm-test
 

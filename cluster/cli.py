@@ -3,15 +3,16 @@
 import argparse
 import sys
 
-from . import __version__
+from . import __version__, dnscli
 
 
 def _add_server(subparsers) -> None:
     server = subparsers.add_parser(
-        "server", help="run the control plane: the API server, scheduler and controllers",
-        description="Run the API server (HTTPS, Kubernetes-compatible), with the scheduler "
-                    "and the controllers in the same process (each elects a leader through "
-                    "a Lease, so servers sharing one etcd do not both act). On first start "
+        "server", help="run the control plane: the API server, scheduler, controllers, DNS",
+        description="Run the API server (HTTPS, Kubernetes-compatible), with the scheduler, "
+                    "the controllers and the cluster DNS server in the same process (the "
+                    "scheduler and controllers elect a leader through a Lease, so servers "
+                    "sharing one etcd do not both act). On first start "
                     "it makes a CA, a serving certificate and tokens under the data dir; the "
                     "admin kubeconfig DATA_DIR/admin.kubeconfig appears once it serves.")
     server.add_argument("--data-dir", default="/var/lib/supernetes",
@@ -57,6 +58,7 @@ def _add_server(subparsers) -> None:
                         metavar="S", help="new pods tolerate an unreachable node this long "
                                           "(default: %(default)s)")
     _add_controller_options(server)
+    dnscli.add_server_options(server)
     server.set_defaults(func=_run_server)
 
 
@@ -93,6 +95,13 @@ def _run_server(args) -> int:
         components.append(embedded.scheduler())
     if not args.disable_controllers:
         components.append(embedded.controllers(_controller_settings(args)))
+    try:
+        dns = dnscli.server_component(args)
+    except ValueError as exc:
+        print(f"supernetes server: {exc}", file=sys.stderr)
+        return 1
+    if dns is not None:
+        components.append(dns)
     config = ServerConfig(data_dir=Path(args.data_dir), store_url=args.store, bind=args.bind,
                           port=args.port, advertise_addresses=tuple(args.advertise_address),
                           threads=args.threads, bookmark_interval=args.bookmark_interval,
@@ -326,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_scheduler(subparsers)
     _add_controller_manager(subparsers)
     _add_up(subparsers)
+    dnscli.register(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

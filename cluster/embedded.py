@@ -1,4 +1,5 @@
-"""The scheduler and the controllers as components of the `supernetes server` process.
+"""The scheduler, the controllers and the cluster DNS server as components of the
+`supernetes server` process.
 
 The API server starts them in its serving process once it serves (the admin
 kubeconfig exists): each runs its usual `run(config, stop=...)` on a thread and
@@ -6,7 +7,8 @@ reaches the API server through the loopback URL of that kubeconfig, exactly as i
 would as a separate process. Both elect a leader through a Lease, so several
 servers sharing one etcd run one scheduler and one controller manager between
 them. Stopping the server sets their stop event; they release their Lease, so a
-surviving server takes over at once.
+surviving server takes over at once. The DNS server elects no leader: every
+server answers queries (see controlplane/dns/publish.py for the one Service).
 """
 
 from __future__ import annotations
@@ -63,4 +65,41 @@ def controllers(settings: dict, leader_elect: bool = True) -> Callable[[Path], C
         config = ControllerManagerConfig(kubeconfig=str(kubeconfig), leader_elect=leader_elect,
                                          **settings)
         return Component("controller-manager", lambda stop: run(config, stop=stop))
+    return factory
+
+
+def dns(config) -> Callable[[Path], Component]:
+    """The cluster DNS server (a DNSConfig without its kubeconfig). A port it cannot
+    bind is said once and tried again every 30 s, not every second."""
+    def factory(kubeconfig: Path) -> Component:
+        from supernetes.controlplane.dns import DNSBindError, run
+
+        config.kubeconfig = str(kubeconfig)
+        warned = []
+
+        def target(stop: threading.Event) -> None:
+            try:
+                run(config, stop=stop)
+            except DNSBindError as exc:
+                if not warned:
+                    log.error("cluster DNS: %s; trying again every 30 s", exc)
+                    warned.append(exc)
+                stop.wait(30.0)
+        return Component("dns", target)
+    return factory
+
+
+class _Nothing:
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def no_dns(reason: str) -> Callable[[Path], _Nothing]:
+    """Say once, when the server starts, why it serves no cluster DNS."""
+    def factory(_kubeconfig: Path) -> _Nothing:
+        log.warning("cluster DNS not served: %s", reason)
+        return _Nothing()
     return factory

@@ -51,6 +51,19 @@ def run_in(path: str | None, fn: Callable[..., T], *args, **kwargs) -> T:
     return result["value"]  # type: ignore[return-value]
 
 
+def enter(path: str) -> None:
+    """Move the calling thread into the network namespace at `path`, for good.
+
+    For a thread of its own that lives there (the Ingress proxy's event loop):
+    every socket it opens afterwards, listening or connecting, is in that
+    namespace. Never call it on a thread that serves anything else."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        linux.setns(fd, linux.CLONE_NEWNET, path)
+    finally:
+        os.close(fd)
+
+
 def route_socket(path: str | None = None):
     """A pyroute2 IPRoute talking to the namespace at `path` (None: the current one)."""
     from pyroute2 import IPRoute

@@ -32,6 +32,7 @@ from . import (
     codec,
     discovery,
     errors,
+    ingressclass,
     join,
     metricsapi,
     namespaces,
@@ -97,6 +98,7 @@ class Server:
     def start(self) -> None:
         self.cacher.start()
         namespaces.ensure_built_in(self)
+        ingressclass.ensure_default_class(self)
         if self.config.namespace_finalizer:
             self.finalizer.start()
         self.service_addresses.repair.start()

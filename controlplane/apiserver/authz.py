@@ -17,6 +17,9 @@ Roles (see `auth.py` for how a user gets one):
                  metadata.name=...) only those a pod bound to it refers to
                - services, endpoints, endpointslices, namespaces, networkpolicies:
                  read (the node's service proxy and network-policy enforcer)
+               - ingresses and ingressclasses: read; ingresses/status: update,
+                 patch (every node runs an Ingress proxy, agent/ingress, and
+                 publishes the nodes serving it in the Ingress' status)
                - events: create, update, patch
     bootstrap  nothing but the join endpoint
 
@@ -38,6 +41,8 @@ NODE_LEASE_NAMESPACE = "kube-node-lease"
 _NODE_READABLE = {("", "services"), ("", "endpoints"), ("", "namespaces"),
                   ("discovery.k8s.io", "endpointslices"),
                   ("networking.k8s.io", "networkpolicies")}
+_INGRESS = ("networking.k8s.io", "ingresses")
+_INGRESS_CLASSES = ("networking.k8s.io", "ingressclasses")
 _POD_REFERENCED = {("", "configmaps"), ("", "secrets"), ("", "persistentvolumeclaims"),
                    ("", "serviceaccounts")}
 
@@ -89,6 +94,9 @@ def _node_allows(server, node: str, verb: str, rt, namespace, name, sub, pinned)
         return False
     if what in _NODE_READABLE:
         return verb in READ
+    if what in (_INGRESS, _INGRESS_CLASSES):
+        return (verb in READ and sub is None) or (
+            what == _INGRESS and sub == "status" and verb in ("get", "update", "patch"))
     if what in (("", "events"), ("events.k8s.io", "events")):
         return verb in ("create", "update", "patch")
     if what in _POD_REFERENCED:

@@ -8,7 +8,8 @@ One module per family:
   Secret, ServiceAccount), `events`;
 - apps/v1: `apps` (Deployment, ReplicaSet), `daemonsets`; batch/v1: `batch`;
   coordination.k8s.io/v1: `coordination`; autoscaling: `autoscaling` (HPA v2,
-  Scale v1); networking.k8s.io/v1: `networking` (Ingress, NetworkPolicy);
+  Scale v1); networking.k8s.io/v1: `networking` (Ingress, NetworkPolicy) and
+  `ingressclass`;
 - `machinery`: Status, Table, DeleteOptions, WatchEvent.
 
 Shared meta/v1 structs are in `metav1`; rules shared by the template-based
@@ -24,6 +25,7 @@ from . import (  # noqa: F401  (imported for registration)
     daemonsets,
     endpoints,
     events,
+    ingressclass,
     machinery,
     namespaces,
     networking,
