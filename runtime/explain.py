@@ -47,3 +47,14 @@ def step(text: str) -> None:
         os.write(_fd, _prefix + text.encode(errors="replace") + b"\n")
     except OSError:
         pass
+
+
+def fileno() -> int | None:
+    """The trace's descriptor, so a forked helper that closes what it inherited keeps it."""
+    return _fd
+
+
+def set_prefix(prefix: str) -> None:
+    """Relabel the trace lines of this process (a forked child: `superc init`)."""
+    global _prefix
+    _prefix = f"{prefix}: ".encode()

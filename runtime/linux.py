@@ -11,13 +11,14 @@ python-prctl (see `security.py`), which is its own well-tested boundary.
 """
 
 import ctypes
-import ctypes.util
 import os
 import struct
 
 from . import explain
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# "libc.so.6" directly: ctypes.util.find_library runs ldconfig in a subprocess and
+# costs ~3.5 ms, a noticeable part of `superc run`. Every glibc system has this soname.
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 # <sched.h>
 CLONE_NEWNS = 0x00020000
@@ -147,6 +148,168 @@ def setdomainname(name: str) -> None:
     explain.step(f"setdomainname({_quote(name)})")
     raw = name.encode()
     _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
+
+
+# --- process primitives ----------------------------------------------------------------
+# The standard library has these, but they are container-making steps a learner wants to
+# see in the trace, so they pass through here too.
+
+def fork(role: str) -> int:
+    """os.fork(), traced in the parent as `fork() = <pid>  [role]`."""
+    pid = os.fork()
+    if pid:
+        explain.step(f"fork() = {pid}  [{role}]")
+    return pid
+
+
+def execve(path: str, args: list[str], env: list[str] | dict[str, str]) -> None:
+    shown = ", ".join(_quote(a) for a in args)
+    explain.step(f"execve({_quote(path)}, [{shown}], [{len(env)} environment variables])")
+    os.execve(path, args, env if isinstance(env, dict) else _env_dict(env))
+
+
+def _env_dict(env: list[str]) -> dict[str, str]:
+    out = {}
+    for item in env:
+        key, _, value = item.partition("=")
+        out[key] = value
+    return out
+
+
+def setsid() -> int:
+    explain.step("setsid()")
+    return os.setsid()
+
+
+def setgroups(gids: list[int]) -> None:
+    explain.step(f"setgroups({len(gids)}, {gids})")
+    os.setgroups(gids)
+
+
+def setresgid(gid: int) -> None:
+    explain.step(f"setresgid({gid}, {gid}, {gid})")
+    os.setresgid(gid, gid, gid)
+
+
+def setresuid(uid: int) -> None:
+    explain.step(f"setresuid({uid}, {uid}, {uid})")
+    os.setresuid(uid, uid, uid)
+
+
+def mknod(path: str, mode: int, major: int, minor: int) -> None:
+    kind = {0o020000: "S_IFCHR", 0o060000: "S_IFBLK", 0o010000: "S_IFIFO"}.get(mode & 0o170000, "0")
+    explain.step(f"mknod({_quote(path)}, {kind}|{mode & 0o7777:#o}, makedev({major}, {minor}))")
+    os.mknod(path, mode, os.makedev(major, minor))
+
+
+def symlink(target: str, path: str) -> None:
+    explain.step(f"symlink({_quote(target)}, {_quote(path)})")
+    os.symlink(target, path)
+
+
+def chdir(path: str) -> None:
+    explain.step(f"chdir({_quote(path)})")
+    os.chdir(path)
+
+
+def fchdir(fd: int, label: str) -> None:
+    """fchdir(2); `label` names the directory for the trace."""
+    explain.step(f"fchdir({label})")
+    os.fchdir(fd)
+
+
+_O_NAMES = {os.O_WRONLY: "O_WRONLY", os.O_RDWR: "O_RDWR", os.O_NONBLOCK: "O_NONBLOCK",
+            os.O_CREAT: "O_CREAT", os.O_APPEND: "O_APPEND", os.O_NOCTTY: "O_NOCTTY",
+            os.O_DIRECTORY: "O_DIRECTORY"}
+
+
+def open_fd(path: str, flags: int, mode: int = 0o600) -> int:
+    """open(2), traced; O_CLOEXEC is always added (and not shown)."""
+    explain.step(f"open({_quote(path)}, {flag_names(flags, _O_NAMES) if flags else 'O_RDONLY'})")
+    return os.open(path, flags | os.O_CLOEXEC, mode)
+
+
+def write_fd(fd: int, data: bytes, label: str) -> None:
+    explain.step(f"write({label}, {data!r})")
+    os.write(fd, data)
+
+
+def write_file(path: str, value: str) -> None:
+    """Write one value to a kernel file (/proc/sys/..., uid_map, oom_score_adj)."""
+    explain.step(f"write({_quote(path)}, {_quote(value.strip())})")
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+# --- resource limits -------------------------------------------------------------------
+
+# <sys/resource.h>; the numbers are the same on x86_64 and aarch64.
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3,
+    "RLIMIT_CORE": 4, "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7,
+    "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11,
+    "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+_RLIMIT_NAMES = {v: k for k, v in RLIMITS.items()}
+RLIM_INFINITY = (1 << 64) - 1
+
+
+class _Rlimit64(ctypes.Structure):
+    _fields_ = [("cur", ctypes.c_uint64), ("max", ctypes.c_uint64)]
+
+
+def setrlimit(resource: int, soft: int, hard: int) -> None:
+    """prlimit64(0, resource, {soft, hard}, NULL): OCI limits are 64-bit unsigned."""
+    explain.step(f"prlimit64(0, {_RLIMIT_NAMES.get(resource, resource)}, "
+                 f"{{{soft}, {hard}}}, NULL)")
+    new = _Rlimit64(soft & RLIM_INFINITY, hard & RLIM_INFINITY)
+    _check(_libc.prlimit64(0, resource, ctypes.byref(new), None), "prlimit64")
+
+
+# --- capabilities ----------------------------------------------------------------------
+
+# <linux/capability.h>: the kernel's numbering. python-prctl (security.py) takes these
+# numbers; the table lets config.json's names be checked without importing it.
+CAPABILITIES = {
+    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
+    "CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8,
+    "CAP_LINUX_IMMUTABLE": 9, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11,
+    "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15,
+    "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17, "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19,
+    "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23,
+    "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25, "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27,
+    "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29, "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31,
+    "CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35,
+    "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37, "CAP_PERFMON": 38, "CAP_BPF": 39,
+    "CAP_CHECKPOINT_RESTORE": 40,
+}
+CAP_NAMES = {v: k for k, v in CAPABILITIES.items()}
+
+# <linux/prctl.h>: python-prctl 1.8 predates ambient capabilities (Linux 4.3).
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_RAISE = 2
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+
+def cap_last_cap() -> int:
+    """The highest capability this kernel knows."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        return int(f.read())
+
+
+def cap_ambient_raise(cap: int) -> None:
+    explain.step(f"prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {CAP_NAMES.get(cap, cap)})")
+    _check(_libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_RAISE),
+                       ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
+
+
+def cap_ambient_clear_all() -> None:
+    explain.step("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)")
+    _check(_libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
 
 
 # --- bpf(2): only what the cgroup v2 device controller needs ---------------------

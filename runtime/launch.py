@@ -1,0 +1,85 @@
+"""What a new container's processes inherit from their creator across fork().
+
+A container is made by forks from one single-threaded caller (the `superc`
+process or the spawner), never by exec'ing a helper binary:
+
+    caller --fork--> monitor --fork--> init (PID 1)
+    create.py        monitor.py        init.py, entering its namespaces (nsexec.py)
+
+and, only when a new user namespace is made, with an nsexec child in between
+that creates the namespaces and forks the init (see nsexec.py for why).
+Each child simply continues with the objects the caller built, so nothing is
+serialised; `Launch` gathers them in one place, and `keep_fds()` says which
+descriptors must survive when the monitor closes everything else it inherited
+(in the spawner that includes other clients' sockets).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from . import explain
+from .cgroups.base import Manager
+from .config import Config
+from .record import Record
+from .state import StateDir
+from .sync import Channel
+
+
+class Launch(Record):
+    config: Config
+    manager: Manager
+    state_dir: StateDir
+    channel: Channel  # the child's end of the sync channel
+    stdio_fds: list  # what becomes 0, 1, 2 in the init (None: inherited as is)
+    console_fd: int | None = None  # unix socket the pty master is sent over
+    fifo_path: str = ""
+    report_fd: int = -1  # nsexec child -> monitor: the init's PID (write end), if any
+    cgroup_ready_fd: int = -1  # monitor -> init: "1" once the init is in its cgroup
+
+    def keep_fds(self) -> set[int]:
+        keep = {0, 1, 2, *self.channel.fds()}
+        keep.update(fd for fd in self.stdio_fds if fd is not None)
+        if self.console_fd is not None:
+            keep.add(self.console_fd)
+        trace = explain.fileno()
+        if trace is not None:
+            keep.add(trace)
+        return keep
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every descriptor not in `keep` (what a forked helper inherited by accident)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the directory's own descriptor, already gone
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception raised in a child: `mount: Permission denied (/x/proc)`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
+# Signals the caller may have handlers or a wakeup descriptor for (the spawner does).
+_RESET = (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+          signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGPIPE)
+
+
+def reset_signals() -> None:
+    """Default dispositions, as a freshly exec'd program would have them.
+
+    Python ignores SIGPIPE and SIGXFSZ at start-up, and ignored signals survive
+    execve: without this the container's `yes | head` would never end.
+    """
+    signal.set_wakeup_fd(-1)
+    for sig in (*_RESET, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
