@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from . import __version__
+from .lab import cli as lab_cli
 
 
 def _add_server(subparsers) -> None:
@@ -242,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_server(subparsers)
     _add_scheduler(subparsers)
     _add_controller_manager(subparsers)
+    lab_cli.register(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
