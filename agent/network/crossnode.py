@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 
 from supernetes.controlplane.client import Informer
 
 from ..proxy.runner import SyncRunner
 from .hostgw import HostGwBackend, Peer, SyncResult
 from .vxlan import VxlanBackend, VxlanConfig
+from .vxlan import pod_mtu as vxlan_pod_mtu
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,24 @@ def desired_peers(nodes: list[dict], me: str) -> list[Peer]:
             continue  # the API server validates podCIDR; never let one bad node stop the rest
         peers.append(Peer(name=name, pod_cidr=str(network), node_ip=address))
     return sorted(peers, key=lambda p: p.name)
+
+
+def pod_mtu(backend: str, node_ip: str, netns: str | None = None) -> int:
+    """The MTU pods should get: the uplink's, less the overlay's headers with vxlan."""
+    from .netns import route_socket
+
+    with route_socket(netns) as ipr:
+        for entry in ipr.get_addr(family=socket.AF_INET):
+            if entry.get_attr("IFA_ADDRESS") == node_ip:
+                mtu = ipr.get_links(entry["index"])[0].get_attr("IFLA_MTU")
+                return vxlan_pod_mtu(mtu) if backend == "vxlan" else mtu
+    return vxlan_pod_mtu(1500) if backend == "vxlan" else 1500
+
+
+def remove_all(netns: str | None = None) -> None:
+    """Remove what any backend made on this node (`superlet reset`)."""
+    HostGwBackend(netns).teardown()
+    VxlanBackend(VxlanConfig(pod_cidr="0.0.0.0/32", node_ip="", netns=netns)).teardown()
 
 
 def make_backend(name: str, *, pod_cidr: str, node_ip: str, netns: str | None = None):
@@ -153,4 +173,4 @@ class CrossNodeRouter:
 
 
 __all__ = ["BACKENDS", "CrossNodeRouter", "Peer", "RoutingError", "desired_peers",
-           "make_backend", "node_address"]
+           "make_backend", "node_address", "pod_mtu", "remove_all"]
