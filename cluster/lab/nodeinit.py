@@ -15,8 +15,9 @@ and a host name of its own. SPEC is a JSON file the lab wrote:
     keep       paths that must stay reachable: the lab's data dir, the Python
                installation (mounts holding them are never dropped)
     env        the environment of every service (and of `lab exec`)
-    services   [{name, argv, log, restart}]: started in order, restarted after a
-               failure with a back-off (systemd's Restart=always)
+    services   [{name, argv, log, restart, fds}]: started in order, restarted after
+               a failure with a back-off (systemd's Restart=always); `fds` are
+               descriptors the init inherited and hands on (the API relay's socket)
     stopTimeout  seconds services get to exit on shutdown
     bootedFile   written once the machine is booted and its services started
 
@@ -102,6 +103,7 @@ class Service:
         self.argv = spec["argv"]
         self.log = spec["log"]
         self.restart = spec.get("restart", True)
+        self.fds = tuple(spec.get("fds", ()))   # inherited descriptors it must keep
         self.pid: int | None = None
         self.backoff = RESTART_INITIAL
         self.due = 0.0           # when to (re)start it
@@ -110,7 +112,8 @@ class Service:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=log, start_new_session=True)
+                                       stderr=log, start_new_session=True,
+                                       pass_fds=self.fds)
         self.pid = process.pid
         process.returncode = 0   # reaped by the init's loop, never by Popen
         self.started = time.monotonic()
