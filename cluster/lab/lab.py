@@ -19,6 +19,7 @@ removes everything the lab made, the data dir included.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -29,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from . import LabError, netplumb
-from .config import API_PORT, CONTROL_PLANE, LabConfig
+from .config import API_PORT, CONTROL_PLANE, DEFAULT_NETNS_DIR, LabConfig
 from .machine import Machine
 from .state import LabState
 
@@ -313,6 +314,9 @@ def down(data_dir: str, timeout: float = 10.0) -> list[str]:
         done.append(f"uplink {netplumb.uplink_name(state.config.name)}")
     for machine in state.config.machines():
         netplumb.unpin(state.config.netns_path(machine))
+    if state.config.netns_dir != DEFAULT_NETNS_DIR:
+        with contextlib.suppress(OSError):   # a directory of its own, if empty now
+            os.rmdir(state.config.netns_dir)
     shutil.rmtree(state.data, ignore_errors=True)
     done.append(f"data dir {state.data}")
     return done

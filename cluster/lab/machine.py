@@ -87,6 +87,9 @@ class Machine:
         self.dir.mkdir(parents=True, exist_ok=True)
         booted = self.dir / "booted"
         booted.unlink(missing_ok=True)
+        # this installation's commands (superlet, superctl...) first on the machine's PATH
+        path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        env = {"PATH": f"{Path(sys.executable).parent}:{path}", **env}
         spec = {"hostname": self.hostname, "tmpfs": tmpfs, "env": env,
                 "keep": [str(self.state.data), sys.prefix],
                 "services": services, "stopTimeout": 20, "bootedFile": str(booted)}
