@@ -25,6 +25,7 @@ labfixtures.py); the proxy and DNS tests can run in the same lab.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -45,10 +46,17 @@ FAST_AGENT = ["--relist-period", "0.2", "--sync-frequency", "5", "--node-status-
               "--crash-backoff", "1", "4"]
 FAST = {"node_monitor_grace_period": 4.0, "pod_eviction_timeout": 3}
 
-WHOAMI = ("mkdir -p /www/cgi-bin && "
-          "printf '#!/bin/sh\\nprintf \"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n"
-          "%%s\" \"$REMOTE_ADDR\"\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && "
-          "echo \"$(hostname)\" > /www/index.html && exec httpd -f -p 8080 -h /www")
+# busybox httpd (listening dual-stack, so REMOTE_ADDR reads [::ffff:10.244.1.2])
+WHOAMI = r"""mkdir -p /www/cgi-bin
+cat > /www/cgi-bin/ip <<'EOF'
+#!/bin/sh
+a=${REMOTE_ADDR#[}; a=${a%]}; a=${a#::ffff:}
+printf 'Content-Type: text/plain\r\n\r\n%s' "$a"
+EOF
+chmod +x /www/cgi-bin/ip
+hostname > /www/index.html
+exec httpd -f -p 8080 -h /www
+"""
 
 
 class Lab:
@@ -166,13 +174,30 @@ class Lab:
 
     def delete_pods(self, names: list[str], namespace: str = "default",
                     timeout: float = 60) -> None:
+        """Delete and wait until the API has let them go and their nodes have swept
+        their cgroups (the last thing a node removes, after the API forgets the pod)."""
+        uids = []
         for name in names:
+            pod = self.pod(name, namespace)
+            if pod is None:
+                continue
+            uids.append(pod["metadata"]["uid"])
             try:
-                self.client.delete("v1", "Pod", name, namespace, grace_period_seconds=0)
+                self.client.delete("v1", "Pod", name, namespace)
             except NotFound:
                 pass
         assert wait_for(lambda: all(self.pod(n, namespace) is None for n in names), timeout), \
             f"pods {names} are still there"
+        assert wait_for(lambda: not self.pod_cgroups(uids), timeout), self.pod_cgroups(uids)
+
+    def pod_cgroups(self, uids: list[str]) -> list[str]:
+        found = []
+        for machine, record in self.state.machines.items():
+            parent = f"superlet-{self.config.hostname(machine)}"
+            for directory in record.get("cgroups", []):
+                found += [os.path.join(directory, parent, f"pod{uid}") for uid in uids
+                          if os.path.isdir(os.path.join(directory, parent, f"pod{uid}"))]
+        return found
 
 
 def whoami_container() -> dict:
