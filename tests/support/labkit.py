@@ -166,8 +166,9 @@ class Lab:
 
     def fetch(self, pod: str, url: str, namespace: str = "default", timeout: int = 5) -> str:
         """busybox wget inside the pod (through `kubectl exec`): the body, or 'error: ...'."""
-        done = self.kubectl("exec", "-n", namespace, pod, "--", "wget", "-qO-", "-T",
-                            str(timeout), url, timeout=timeout + 30)
+        # (busybox's own `wget -T` crashes in Debian's static build: `timeout` instead)
+        done = self.kubectl("exec", "-n", namespace, pod, "--", "timeout", str(timeout),
+                            "wget", "-qO-", url, timeout=timeout + 30)
         if done.returncode != 0:
             return f"error: {done.stderr.strip()}"
         return done.stdout.strip()
