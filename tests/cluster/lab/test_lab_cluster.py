@@ -76,6 +76,7 @@ def test_traffic_leaving_the_cluster_is_masqueraded_to_the_node_address(lab):
     finally:
         server.kill()
         server.wait()
+        server.stdout.close()
         lab.delete_pods(["egress"])
 
 
