@@ -108,8 +108,9 @@ class Lab:
                               timeout=timeout)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "supernetes"), "lab", *args, "--name", self.config.name,
-                               "--data-dir", self.config.data_dir],
+        verb, rest = args[0], list(args[1:])   # the options before `exec`'s command
+        return subprocess.run([str(BIN / "supernetes"), "lab", verb, "--name", self.config.name,
+                               "--data-dir", self.config.data_dir, *rest],
                               capture_output=True, text=True, timeout=300)
 
     def routes(self, machine: str) -> str:
