@@ -1,0 +1,127 @@
+"""The lab's own life: bad input, up twice, stop and resume, outside access, and down.
+
+Each test makes a small lab of its own and takes it down; the leak check
+(tests/support/leakcheck.py) then verifies the host has no mount, namespace,
+link, rule, cgroup or process more than before.
+"""
+
+import ipaddress
+import os
+import random
+import socket
+import subprocess
+import threading
+
+import pytest
+from labkit import BIN, Lab, wait_for
+
+from supernetes.agent.network import nft
+
+pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.slow]
+
+
+def supernetes_lab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "supernetes"), "lab", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nodes", "0"], "--nodes 0: between 1 and"),
+    (["--name", "Bad_Name"], "lab name 'Bad_Name'"),
+    (["--subnet", "10.244.3.0/24"], "overlaps the cluster range 10.244.0.0/16"),
+    (["--subnet", "nonsense"], "subnet 'nonsense'"),
+])
+def test_bad_input_is_one_line_and_makes_nothing(tmp_path, args, message):
+    done = supernetes_lab("up", "--data-dir", str(tmp_path / "lab"), *args)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+    assert not (tmp_path / "lab").exists()
+
+
+def test_down_removes_every_process_namespace_cgroup_and_file(tmp_path):
+    lab = Lab.start(tmp_path, nodes=1)
+    lab.whoami_pod("busy", node=lab.node_names[0])
+    lab.wait_running("busy")
+    records = dict(lab.state.machines)
+    parents = [os.path.join(d, f"superlet-{lab.config.hostname(m)}")
+               for m, r in records.items() for d in r.get("cgroups", [])]
+    assert any(os.path.isdir(p) for p in parents)
+
+    again = lab.cli("up")
+    assert again.returncode == 1 and "already up" in again.stderr
+
+    lab.client.close()
+    down = lab.cli("down")
+    assert down.returncode == 0, down.stderr
+    assert not (tmp_path / "lab").exists() and not (tmp_path / "netns").exists()
+    for record in records.values():
+        assert not os.path.exists(f"/proc/{record['pid']}")
+    assert not [p for p in parents if os.path.isdir(p)]
+    with open("/proc/self/mountinfo") as f:
+        assert str(tmp_path) not in f.read()
+
+
+def test_stop_then_up_resumes_the_same_cluster(tmp_path):
+    lab = Lab.start(tmp_path, nodes=1)
+    try:
+        lab.whoami_pod("survivor", node=lab.node_names[0])
+        uid = lab.wait_running("survivor")["metadata"]["uid"]
+        lab.client.close()
+        stop = lab.cli("stop")
+        assert stop.returncode == 0, stop.stderr
+        status = lab.cli("status").stdout
+        assert status.count("stopped") == 2 and "running" not in status
+
+        resumed = lab.cli("up")
+        assert resumed.returncode == 0, resumed.stderr
+        lab = Lab(type(lab.state).load(lab.config.data_dir))
+        pod = lab.wait_running("survivor")
+        assert pod["metadata"]["uid"] == uid   # the same pod, from the same store
+        lab.delete_pods(["survivor"])
+    finally:
+        lab.close()
+
+
+def test_outside_access_adds_an_uplink_and_down_takes_it_back(tmp_path):
+    subnet = f"172.31.{random.randint(128, 250)}.0/24"
+    gateway = str(ipaddress.ip_network(subnet).network_address + 1)
+    forwarding = open("/proc/sys/net/ipv4/ip_forward").read().strip()
+    lab = Lab.start(tmp_path, nodes=1, subnet=subnet, outside_access=True)
+    link = f"lab-{lab.config.name}"
+    try:
+        assert f"inet {gateway}/24" in subprocess.run(
+            ["ip", "-o", "-4", "addr", "show", link], capture_output=True, text=True).stdout
+        assert f"default via {gateway}" in subprocess.run(
+            ["nsenter", f"--net={lab.netns('node1')}", "ip", "route"],
+            capture_output=True, text=True).stdout
+        table = nft.list_table("ip", f"supernetes-lab-{lab.config.name}")
+        assert f"ip saddr {subnet}" in table and "masquerade" in table
+
+        # a pod reaches the host through the uplink (as the node: masqueraded there)
+        listener = socket.socket()
+        listener.bind((gateway, 0))
+        listener.listen(1)
+        seen = []
+
+        def accept():
+            conn, peer = listener.accept()
+            seen.append(peer[0])
+            conn.close()
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        lab.whoami_pod("out", node=lab.node_names[0])
+        lab.wait_running("out")
+        port = listener.getsockname()[1]
+        lab.kubectl("exec", "out", "--", "sh", "-c", f"nc {gateway} {port} </dev/null")
+        thread.join(10)
+        listener.close()
+        assert seen == [lab.address("node1")]
+        lab.delete_pods(["out"])
+    finally:
+        lab.close()
+    assert link not in subprocess.run(["ip", "-o", "link"], capture_output=True,
+                                      text=True).stdout
+    assert f"supernetes-lab-{lab.config.name}" not in subprocess.run(
+        ["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == forwarding
+    assert wait_for(lambda: True, 0)
