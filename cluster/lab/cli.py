@@ -48,16 +48,17 @@ def register(subparsers) -> None:
                           description="Build a lab and wait until every node is Ready; on "
                                       "an existing lab, boot whatever is not running.")
     _where(up)
-    up.add_argument("--nodes", type=int, default=3, help="nodes (default: %(default)s)")
-    up.add_argument("--backend", choices=BACKENDS, default="host-gw",
-                    help="cross-node pod networking (default: %(default)s)")
-    up.add_argument("--subnet", default=DEFAULT_SUBNET,
+    # None = not given: a new lab takes the default, a resumed one keeps its own
+    up.add_argument("--nodes", type=int, default=None, help="nodes (default: 3)")
+    up.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="cross-node pod networking (default: host-gw)")
+    up.add_argument("--subnet", default=None,
                     help="the lab's own network, inside its namespaces only "
-                         "(default: %(default)s)")
-    up.add_argument("--netns-dir", default=DEFAULT_NETNS_DIR,
-                    help="where the machines' network namespaces are pinned "
-                         "(default: %(default)s, so `ip netns exec lab-node1 ...` works)")
-    up.add_argument("--outside-access", action="store_true",
+                         f"(default: {DEFAULT_SUBNET})")
+    up.add_argument("--netns-dir", default=None,
+                    help="where the machines' network namespaces are pinned (default: "
+                         f"{DEFAULT_NETNS_DIR}, so `ip netns exec lab-node1 ...` works)")
+    up.add_argument("--outside-access", action="store_true", default=None,
                     help="give the lab a way out: a link from the host into the lab's bridge "
                          "and masquerade of the lab subnet (off: no traffic can leave)")
     up.add_argument("--api-port", type=int, default=0,
@@ -119,15 +120,17 @@ def _state(args):
 def _up(args) -> int:
     from .lab import up
 
-    config = LabConfig(name=args.name, nodes=args.nodes, data_dir=_data_dir(args),
-                       netns_dir=args.netns_dir, backend=args.backend, subnet=args.subnet,
-                       outside_access=args.outside_access, api_port=args.api_port,
+    given = {"nodes": args.nodes, "backend": args.backend, "subnet": args.subnet,
+             "netns_dir": args.netns_dir, "outside_access": args.outside_access}
+    explicit = {field for field, value in given.items() if value is not None}
+    config = LabConfig(name=args.name, data_dir=_data_dir(args),
+                       **{field: given[field] for field in explicit}, api_port=args.api_port,
                        runtime=args.runtime,
                        node_monitor_grace_period=args.node_monitor_grace_period,
                        pod_eviction_timeout=args.pod_eviction_timeout,
                        server_args=args.server_arg, agent_args=args.agent_arg,
                        timeout=args.timeout)
-    up(config)
+    up(config, explicit=explicit)
     return 0
 
 

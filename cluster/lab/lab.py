@@ -48,12 +48,18 @@ def machines(state: LabState) -> list[Machine]:
 
 # --- up ----------------------------------------------------------------------------------
 
-def up(config: LabConfig, progress=print) -> LabState:
+RESUME_FIELDS = ("nodes", "backend", "subnet", "netns_dir", "outside_access")
+
+
+def up(config: LabConfig, progress=print, explicit: set[str] | None = None) -> LabState:
+    """Build the lab `config` describes, or resume the one in its data dir. On resume
+    the stored configuration wins; `explicit` names the fields the user gave, which
+    must then agree with it (default: all of RESUME_FIELDS)."""
     config.validate()
     config.data_dir = str(Path(config.data_dir).absolute())
     if LabState.exists(config.data_dir):
         state = LabState.load(config.data_dir)
-        _check_same(state.config, config)
+        _check_same(state.config, config, RESUME_FIELDS if explicit is None else explicit)
         if all(m.running() for m in machines(state)):
             raise LabError(f"lab {config.name} is already up (data dir {config.data_dir})")
         progress(f"resuming lab {state.config.name} from {config.data_dir}")
@@ -91,9 +97,9 @@ def up(config: LabConfig, progress=print) -> LabState:
     return state
 
 
-def _check_same(stored: LabConfig, asked: LabConfig) -> None:
-    for field in ("nodes", "backend", "subnet", "netns_dir"):
-        if getattr(stored, field) != getattr(asked, field):
+def _check_same(stored: LabConfig, asked: LabConfig, fields) -> None:
+    for field in RESUME_FIELDS:
+        if field in fields and getattr(stored, field) != getattr(asked, field):
             raise LabError(f"lab {stored.name} in {stored.data_dir} was made with "
                            f"{field}={getattr(stored, field)!r}, not {getattr(asked, field)!r} "
                            f"(`supernetes lab down` first to change it)")
