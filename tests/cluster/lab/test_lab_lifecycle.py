@@ -6,14 +6,16 @@ link, rule, cgroup or process more than before.
 """
 
 import ipaddress
+import json
 import os
 import random
-import socket
 import subprocess
-import threading
+import uuid
 
 import pytest
-from labkit import BIN, Lab
+from labkit import BIN, FAST_AGENT, Lab, whoami_container
+from netcheck import Listener
+from proxykit import make_netns, remove_netns
 
 from supernetes.agent.network import nft
 
@@ -92,46 +94,53 @@ def test_stop_then_up_resumes_the_same_cluster(tmp_path):
 
 
 def test_outside_access_adds_an_uplink_and_down_takes_it_back(tmp_path):
+    """--outside-access changes the host: a link, forwarding, a masquerade table. Links
+    and rules on this machine's own network are shared with every concurrent test
+    session (whose leak checks would take them for their own), so here "the host" is a
+    network namespace of the test's, where the whole `supernetes lab` command runs."""
+    host = make_netns(tmp_path / "host.netns")
     subnet = f"172.31.{random.randint(128, 250)}.0/24"
     gateway = str(ipaddress.ip_network(subnet).network_address + 1)
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        forwarding = f.read().strip()
-    lab = Lab.start(tmp_path, nodes=1, subnet=subnet, outside_access=True)
-    link = f"lab-{lab.config.name}"
+    name = "o" + uuid.uuid4().hex[:6]
+    where = ["--name", name, "--data-dir", str(tmp_path / "lab")]
+
+    def on_host(*argv: str, check: bool = True) -> str:
+        return subprocess.run(["nsenter", f"--net={host}", *argv], capture_output=True,
+                              text=True, check=check, timeout=300).stdout
+
     try:
-        assert f"inet {gateway}/24" in subprocess.run(
-            ["ip", "-o", "-4", "addr", "show", link], capture_output=True, text=True).stdout
-        assert f"default via {gateway}" in subprocess.run(
-            ["nsenter", f"--net={lab.netns('node1')}", "ip", "route"],
-            capture_output=True, text=True).stdout
-        table = nft.list_table("ip", f"supernetes-lab-{lab.config.name}")
+        on_host(str(BIN / "supernetes"), "lab", "up", *where, "--nodes", "1",
+                "--netns-dir", str(tmp_path / "netns"), "--subnet", subnet,
+                "--outside-access", *[f"--agent-arg={a}" for a in FAST_AGENT])
+        link = f"lab-{name}"
+        assert f"inet {gateway}/24" in on_host("ip", "-o", "-4", "addr", "show", link)
+        assert on_host("cat", "/proc/sys/net/ipv4/ip_forward").strip() == "1"
+        table = nft.list_table("ip", f"supernetes-lab-{name}", netns=host)
         assert f"ip saddr {subnet}" in table and "masquerade" in table
+        node_ns = str(tmp_path / "netns" / f"{name}-node1")
+        assert f"default via {gateway}" in subprocess.run(
+            ["nsenter", f"--net={node_ns}", "ip", "route"], capture_output=True,
+            text=True).stdout
 
-        # a pod reaches the host through the uplink (as the node: masqueraded there)
-        listener = socket.socket()
-        listener.bind((gateway, 0))
-        listener.listen(1)
-        seen = []
-
-        def accept():
-            conn, peer = listener.accept()
-            seen.append(peer[0])
-            conn.close()
-        thread = threading.Thread(target=accept, daemon=True)
-        thread.start()
-        lab.whoami_pod("out", node=lab.node_names[0])
-        lab.wait_running("out")
-        port = listener.getsockname()[1]
-        lab.kubectl("exec", "out", "--", "sh", "-c", f"nc {gateway} {port} </dev/null")
-        thread.join(10)
-        listener.close()
-        assert seen == [lab.address("node1")]
-        lab.delete_pods(["out"])
+        # a pod reaches the host through the uplink (masqueraded by its node on the way)
+        kubeconfig = str(tmp_path / "lab" / "kubeconfig")
+        pod = ["kubectl", "--kubeconfig", kubeconfig]
+        manifest = tmp_path / "pod.json"
+        manifest.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "out"},
+            "spec": {"containers": [whoami_container()], "terminationGracePeriodSeconds": 1}}))
+        on_host(*pod, "apply", "-f", str(manifest))
+        on_host(*pod, "wait", "--for=condition=Ready", "pod/out", "--timeout=60s")
+        with Listener(host, gateway, 9077):
+            seen = on_host(*pod, "exec", "out", "--", "sh", "-c",
+                           f"nc {gateway} 9077 </dev/null").strip()
+        assert seen == str(ipaddress.ip_network(subnet).network_address + 11)   # node1
+        on_host(*pod, "delete", "pod", "out", "--wait=true")
     finally:
-        lab.close()
-    assert link not in subprocess.run(["ip", "-o", "link"], capture_output=True,
-                                      text=True).stdout
-    assert f"supernetes-lab-{lab.config.name}" not in subprocess.run(
-        ["nft", "list", "tables"], capture_output=True, text=True).stdout
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        assert f.read().strip() == forwarding
+        on_host(str(BIN / "supernetes"), "lab", "down", *where, check=False)
+        links = on_host("ip", "-o", "link")
+        tables = on_host("nft", "list", "tables")
+        forwarding = on_host("cat", "/proc/sys/net/ipv4/ip_forward").strip()
+        remove_netns(host)
+    assert f"lab-{name}" not in links and f"supernetes-lab-{name}" not in tables
+    assert forwarding == "0"   # as the fresh namespace had it
