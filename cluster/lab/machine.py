@@ -80,7 +80,7 @@ class Machine:
     # --- boot --------------------------------------------------------------------------------
 
     def boot(self, services: list[dict], env: dict[str, str], tmpfs: list[str],
-             pass_fds: tuple[int, ...] = (), timeout: float = 10.0) -> None:
+             pass_fds: tuple[int, ...] = (), timeout: float = 30.0) -> None:
         """Start the init with `services`; returns once it runs (not once they are up)."""
         if self.running():
             return
@@ -99,6 +99,8 @@ class Machine:
                 "--propagation", "slave", "--mount-proc", "--",
                 sys.executable, "-m", "supernetes.lab.nodeinit", str(self.spec_path)]
         with open(self.console, "ab") as console:
+            console.write(f"{time.strftime('%H:%M:%S')} lab: launching\n".encode())
+            console.flush()
             launcher = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
                                         stderr=console, start_new_session=True,
                                         pass_fds=pass_fds)
@@ -130,12 +132,15 @@ class Machine:
     # --- power -------------------------------------------------------------------------------
 
     def stop(self, timeout: float = 30.0) -> None:
-        """A clean shutdown; pulls the plug if it takes longer than `timeout`."""
+        """A clean shutdown; pulls the plug if it takes longer than `timeout` (or if
+        the machine never finished booting: it has no init to ask)."""
         init = self.init_pid
         if init is not None:
             os.kill(init, signal.SIGTERM)
             if not self._wait_gone(timeout):
                 self.kill()
+        elif self.running():
+            self.kill()
         self.forget()
 
     def kill(self) -> None:

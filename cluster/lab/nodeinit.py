@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.getpid() != 1:
         print("nodeinit: must run as PID 1 of a new PID namespace", file=sys.stderr)
         return 2
+    say("booting")
     boot(spec)
     say(f"{spec['hostname']} booted")
     return Init(spec).run(booted_file=spec.get("bootedFile"))
