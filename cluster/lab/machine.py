@@ -127,7 +127,11 @@ class Machine:
             if not self._ours(launcher):
                 break
             time.sleep(0.02)
-        raise LabError(f"machine {self.hostname} did not boot (see {self.console})")
+        try:
+            tail = self.console.read_text(errors="replace").strip().splitlines()[-1]
+        except (OSError, IndexError):
+            tail = ""
+        raise LabError(f"machine {self.hostname} did not boot: {tail} (see {self.console})")
 
     # --- power -------------------------------------------------------------------------------
 
