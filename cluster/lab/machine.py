@@ -54,20 +54,15 @@ class Machine:
     # --- looking ---------------------------------------------------------------------------
 
     def _ours(self, pid: int | None) -> bool:
-        """Is `pid` alive (not a zombie) and running this machine's spec?"""
-        if not pid:
+        """Is `pid` alive and running this machine's spec? (Not while it execs: its
+        command line reads empty then; see `_alive`.)"""
+        if not _alive(pid):
             return False
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+                return str(self.spec_path).encode() in f.read()
         except OSError:
             return False
-        if zombie:
-            _reap_if_child(pid)
-            return False
-        return str(self.spec_path).encode() in cmdline
 
     def running(self) -> bool:
         return self._ours(self.record.get("pid"))
@@ -124,7 +119,7 @@ class Machine:
                     init = int(children.split()[0])
             if init is not None and booted.exists():
                 return init
-            if not self._ours(launcher):
+            if not _alive(launcher):   # (it execs nsenter -> unshare: no _ours here)
                 break
             time.sleep(0.02)
         try:
@@ -160,7 +155,7 @@ class Machine:
 
     def _wait_gone(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while self.running():
+        while _alive(self.record.get("pid")):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
@@ -197,8 +192,18 @@ class Machine:
         return {**os.environ, **spec.get("env", {})}
 
 
-def _reap_if_child(pid: int) -> None:
+def _alive(pid: int | None) -> bool:
+    """Is `pid` a live process? A zombie is dead (and reaped here if it is our child)."""
+    if not pid:
+        return False
     try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return False
+    if zombie:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return not zombie
