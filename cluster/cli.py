@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from . import __version__, dnscli
+from .lab import cli as lab_cli
 
 
 def _add_server(subparsers) -> None:
@@ -336,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_controller_manager(subparsers)
     _add_up(subparsers)
     dnscli.register(subparsers)
+    lab_cli.register(subparsers)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

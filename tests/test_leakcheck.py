@@ -71,3 +71,42 @@ def test_a_leaking_test_fails_with_what_it_left_and_the_leak_is_removed(tmp_path
     assert name not in os.listdir("/run/netns")
     assert "sleep 300" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
                                              text=True).stdout.splitlines()
+
+
+MACHINE = '''
+import subprocess, time, pytest
+
+@pytest.fixture(scope="module")
+def machine():
+    # a lab machine in miniature: PID 1 of a namespace of its own, forking now and then
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc",
+                             "sh", "-c", "while :; do sleep 0.05 & sleep 0.05; done"])
+    time.sleep(0.3)
+    yield proc
+    proc.kill()
+    proc.wait()
+
+@pytest.mark.root
+def test_uses_the_machine(machine):
+    time.sleep(0.5)   # the machine's children come and go meanwhile
+
+@pytest.mark.root
+def test_leaks_a_process_of_its_own(machine):
+    subprocess.Popen(["sleep", "301"], start_new_session=True)
+'''
+
+
+@pytest.mark.root
+def test_processes_inside_a_machine_that_predates_the_test_are_not_its_leaks(tmp_path):
+    (tmp_path / "test_machine.py").write_text(MACHINE)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    env = dict(os.environ, PYTHONPATH=SUPPORT)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir",
+         str(tmp_path), "--basetemp", str(tmp_path / "base"), str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    out = result.stdout
+    assert "ERROR test_machine.py::test_uses_the_machine" not in out, out
+    assert "ERROR test_machine.py::test_leaks_a_process_of_its_own" in out, out
+    assert "sleep 301" in out and "sleep 0.05" not in out

@@ -16,6 +16,12 @@ The picture on a node whose pod CIDR is 10.244.1.0/24:
     nfttable.py a table as data, and the diff that changes one version into the next
     netns.py    doing work inside a network namespace without fork()
 
+and between nodes (every other node's pod CIDR routed to that node):
+
+    crossnode.py  the Node informer and the sync that keeps one backend's routes right
+    hostgw.py     backend host-gw: a route per peer via its address (one L2 segment)
+    vxlan.py      backend vxlan: an overlay device, FDB and neighbour entries per peer
+
 Everything here runs in the agent's own network namespace (the node's) unless a
 `netns` path is given; tests pass the path of a namespace they created so the
 machine's own network is never touched. pyroute2 is imported here and only here,

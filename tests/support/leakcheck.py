@@ -8,7 +8,8 @@ teardown, what a test can leave behind on this machine:
     netns       named network namespaces in /run/netns
     links       network interfaces of the host's namespace
     processes   descendants of the pytest process (pytest is made a child
-                subreaper, so daemonised grandchildren stay visible)
+                subreaper, so daemonised grandchildren stay visible), except
+                inside PID namespaces that predate the test (a lab's machines)
     rules       iptables-save / nft rulesets of the host's namespace (when installed)
 
 and fails the test (an error in its teardown) with a list of what leaked. It then
@@ -218,9 +219,27 @@ def _reap_zombie_children() -> None:
                 os.waitpid(pid, os.WNOHANG)
 
 
-def _processes() -> frozenset[str]:
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def pid_namespaces() -> frozenset[str]:
+    """The PID namespaces our descendants live in, other than our own."""
+    own = _pid_namespace(os.getpid())
+    return frozenset(ns for ns in map(_pid_namespace, _descendants()) if ns and ns != own)
+
+
+def _processes(machines: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Our live descendants, except those inside `machines`: PID namespaces that
+    existed before the test, i.e. a lab machine of a longer-lived fixture, whose own
+    comings and goings (an agent's short-lived `nft`) are not the test's doing. A
+    container the test leaks there still shows, as its cgroup."""
     _reap_zombie_children()
-    return frozenset(d for d in map(_describe, _descendants()) if d)
+    pids = [pid for pid in _descendants() if _pid_namespace(pid) not in machines]
+    return frozenset(d for d in map(_describe, pids) if d)
 
 
 def _rules() -> frozenset[str]:
@@ -235,14 +254,19 @@ def _rules() -> frozenset[str]:
     return frozenset(lines)
 
 
-def snapshot(scopes: tuple[str, ...], network: bool = True) -> Snapshot:
-    """What exists now; without `network`, the machine-wide network objects are left out."""
+def snapshot(scopes: tuple[str, ...], network: bool = True,
+             machines: frozenset[str] = frozenset()) -> Snapshot:
+    """What exists now; without `network`, the machine-wide network objects are left out.
+
+    Processes inside the PID namespaces in `machines` (lab machines that predate the
+    test) are not the test's own.
+    """
     return Snapshot(
         mounts=_mounts(scopes),
         cgroups=_cgroups(),
         netns=_netns() if network else frozenset(),
         links=_links() if network else frozenset(),
-        processes=_processes(),
+        processes=_processes(machines),
         rules=_rules() if network else frozenset(),
     )
 
@@ -305,9 +329,10 @@ class LeakCheck:
         # them at any moment. Only tests that say they make some (`netns`) are checked
         # for them, so a test that makes none never reports, nor deletes, another's.
         network = request.node.get_closest_marker("netns") is not None
-        before = snapshot(scopes, network)
+        machines = pid_namespaces()
+        before = snapshot(scopes, network, machines)
         yield
-        leaked = snapshot(scopes, network).leaked_since(before)
+        leaked = snapshot(scopes, network, machines).leaked_since(before)
         if leaked:
             clean_up(leaked)
             report = "\n".join(
