@@ -142,6 +142,15 @@ class Manager(abc.ABC):
     def add(self, pid: int) -> None:
         """Move process `pid` into the cgroup (every hierarchy on v1)."""
 
+    # Whether `join()` avoids the cost of `add()` (see v1): then a new container's
+    # init joins its cgroup itself, else its parent moves it from outside while
+    # the init works (monitor.py).
+    cheap_join = False
+
+    def join(self) -> None:
+        """Move the calling process, which must be single-threaded, into the cgroup."""
+        self.add(os.getpid())
+
     @abc.abstractmethod
     def set(self, resources: Resources) -> None:
         """Apply limits; fields left as None are not touched."""

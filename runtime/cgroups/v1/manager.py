@@ -78,6 +78,20 @@ class V1Manager(Manager):
         for directory in self._unique():
             fs.write(directory, "cgroup.procs", pid)
 
+    # Moving a process through `cgroup.procs` takes the kernel's global
+    # cgroup_threadgroup_rwsem for writing, and its first writer waits for an RCU
+    # grace period: 8-15 ms on these machines, the largest single cost of starting
+    # a container (runc pays it too). A thread that moves *itself* through the
+    # thread-level `tasks` file (writing "0") needs no such lock, since it cannot
+    # exit or exec meanwhile (Linux 5.5, "cgroup: Optimize single thread
+    # migration"): 0.3 ms for all eight hierarchies. In a single-threaded process
+    # that thread is the whole process, which is what a container's init is.
+    cheap_join = True
+
+    def join(self) -> None:
+        for directory in self._unique():
+            fs.write(directory, "tasks", 0)
+
     def set(self, resources: Resources) -> None:
         for name, controller in CONTROLLERS.items():
             if not controller.wants(resources):
