@@ -209,7 +209,7 @@ class Runtime:
 
 def _forward_signals(container: Container) -> None:
     """Pass the signals a foreground `superc run` receives on to the container's init."""
-    import signal
+    import _signal  # `signal` without its enums (see launch.py)
 
     pid = container.pid
 
@@ -220,7 +220,7 @@ def _forward_signals(container: Container) -> None:
             pass
 
     for name in _FORWARDED:
-        signal.signal(getattr(signal, name), forward)
+        _signal.signal(getattr(_signal, name), forward)
 
 
 __all__ = ["STOPPED", "Resources", "Runtime", "Stdio"]
