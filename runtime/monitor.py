@@ -172,7 +172,7 @@ def _wait_for(init_pid: int) -> int:
 def _record(launch: Launch, status: int) -> int:
     code, sig = exit_code(status)
     try:
-        oom = launch.manager.stats().oom_kills > 0
+        oom = launch.manager.oom_kills() > 0
     except Exception:
         oom = False
     try:

@@ -107,6 +107,11 @@ class V1Manager(Manager):
             CONTROLLERS[name].stats(directory, stats)
         return stats
 
+    def oom_kills(self) -> int:
+        if "memory" not in self._dirs:
+            return 0
+        return fs.read_keyed(self._dirs["memory"], "memory.oom_control").get("oom_kill", 0)
+
     def _freezer(self) -> tuple[Freezer, str]:
         if "freezer" not in self._dirs:
             raise CgroupError("freezing needs the freezer cgroup hierarchy, which is not mounted")

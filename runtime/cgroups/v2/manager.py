@@ -160,6 +160,11 @@ class V2Manager(Manager):
             stats.pids_current = len(self.pids())
         return stats
 
+    def oom_kills(self) -> int:
+        if not fs.exists(self._dir, "memory.events"):
+            return 0
+        return fs.read_keyed(self._dir, "memory.events").get("oom_kill", 0)
+
     # -- freezing -----------------------------------------------------------------
 
     def freeze(self) -> None:
