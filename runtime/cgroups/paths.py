@@ -82,15 +82,15 @@ class Hierarchy:
         return f"Hierarchy({self.mountpoint!r}, {self.mount_root!r})"
 
     def directory(self, cgroup: str) -> str:
-        """The directory of cgroup path `cgroup` inside this mount."""
-        relative = posixpath.relpath(cgroup, self.mount_root)
-        if relative == ".":
+        """The directory of cgroup path `cgroup` (absolute and clean) inside this mount."""
+        shown = self.mount_root.rstrip("/")
+        if cgroup.rstrip("/") == shown:
             return self.mountpoint
-        if relative.startswith(".."):
+        if not cgroup.startswith(shown + "/"):
             raise CgroupError(
                 f"cgroup {cgroup} is outside the part of the hierarchy mounted at "
                 f"{self.mountpoint} (which shows {self.mount_root}); pass an explicit parent")
-        return os.path.join(self.mountpoint, relative)
+        return self.mountpoint + cgroup[len(shown):]
 
 
 def v1_hierarchies(root: str = "/sys/fs/cgroup",
@@ -109,6 +109,8 @@ def v1_hierarchies(root: str = "/sys/fs/cgroup",
         raise CgroupError(f"cannot read {mountinfo}: {exc.strerror}") from exc
     prefix = os.path.normpath(root) + os.sep
     for line in lines:
+        if " - cgroup " not in line:
+            continue  # not a v1 hierarchy (most lines): skip the parsing
         fields, _, tail = line.partition(" - ")
         parts, tail_parts = fields.split(), tail.split()
         if len(tail_parts) < 3 or tail_parts[0] != "cgroup":

@@ -157,14 +157,18 @@ class V1Manager(Manager):
         return any(os.path.isdir(d) for d in self._unique())
 
     def destroy(self) -> None:
-        left = fs.wait_until_empty(self._unique(), EXIT_GRACE)
+        # Only directories that still hold processes (dying ones) or child cgroups are
+        # waited for and walked; those of an exited container go with one rmdir each.
+        busy = [d for d in self._unique() if not fs.rmdir_if_empty(d)]
+        left = fs.wait_until_empty(busy, EXIT_GRACE)
         if left:
             raise CgroupError(f"cannot remove {self._unique()[0]} (and its siblings): "
                               f"processes {left} are still running in it (kill them first)")
         errors = []
         for directory in self._unique():
             try:
-                fs.remove_tree(directory)
+                if directory in busy:
+                    fs.remove_tree(directory)
                 stop = next((self._parents[n] for n, d in self._dirs.items()
                              if d == directory and n in self._parents), None)
                 if stop:

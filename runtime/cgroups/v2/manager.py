@@ -218,11 +218,14 @@ class V2Manager(Manager):
         return os.path.isdir(self._dir)
 
     def destroy(self) -> None:
-        left = fs.wait_until_empty([self._dir], EXIT_GRACE)
-        if left:
-            raise CgroupError(f"cannot remove {self._dir}: processes {left} are still "
-                              "running in it (kill them first)")
-        fs.remove_tree(self._dir)
+        # An exited container's cgroup goes with one rmdir; a busy one is waited for
+        # (dying processes) and walked (child cgroups).
+        if not fs.rmdir_if_empty(self._dir):
+            left = fs.wait_until_empty([self._dir], EXIT_GRACE)
+            if left:
+                raise CgroupError(f"cannot remove {self._dir}: processes {left} are still "
+                                  "running in it (kill them first)")
+            fs.remove_tree(self._dir)
         fs.prune_empty(self._dir, self._parent)
 
     def paths(self) -> dict[str, str]:
