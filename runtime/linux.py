@@ -316,10 +316,17 @@ _PR_CAP_AMBIENT_RAISE = 2
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 
+_cap_last_cap: int | None = None
+
+
 def cap_last_cap() -> int:
-    """The highest capability this kernel knows."""
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        return int(f.read())
+    """The highest capability this kernel knows (read once per process, and inherited
+    by forked children: the init asks after pivot_root, too)."""
+    global _cap_last_cap
+    if _cap_last_cap is None:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            _cap_last_cap = int(f.read())
+    return _cap_last_cap
 
 
 def cap_ambient_raise(cap: int) -> None:
