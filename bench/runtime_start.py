@@ -117,9 +117,12 @@ def main() -> int:
     if shutil.which("runc") is None:
         raise SystemExit("runc (the peer) is not installed: apt-get install runc")
 
-    # Bytecode caches, so no run pays for compiling (PYTHONDONTWRITEBYTECODE may be set).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(REPO, "runtime")],
-                   check=True, stdout=subprocess.DEVNULL)
+    # Bytecode caches, so no run pays for compiling (PYTHONDONTWRITEBYTECODE may be set),
+    # where the installed package is imported from (a strict editable install's links).
+    import supernetes
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q",
+                    os.path.dirname(supernetes.__file__)], check=True, stdout=subprocess.DEVNULL)
     from supernetes.runtime.spawner import SpawnerClient
 
     with tempfile.TemporaryDirectory(prefix="superc-bench-") as tmp:

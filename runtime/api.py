@@ -100,12 +100,34 @@ class Runtime:
                 _stdio.proxy(master)
                 os.close(master)
             _, status = os.waitpid(container.data["monitor_pid"], 0)
-            code = os.waitstatus_to_exitcode(status)
         except BaseException:
             if not detach:
                 self._force_delete(container_id)
             raise
+        return self.finish_run(container, status)
+
+    # `run` in two halves, for a caller with an event loop (the spawner): it starts the
+    # container, waits for the monitor (`container.data["monitor_pid"]`, its child) as
+    # it likes, and finishes. The container stays in memory in between: no state file
+    # is read back, no status derived again.
+
+    def start_run(self, container_id: str, bundle: str, *, stdio: Stdio | None = None,
+                  pid_file: str | None = None, console: str | int | None = None) -> Container:
+        """create + start; the running container (deleted again if start fails)."""
+        container = _create.create(self.root, container_id, bundle, cgroup_root=self.cgroup_root,
+                                   stdio_spec=stdio, pid_file=pid_file, console=console)
+        try:
+            _start.start(container)
+        except BaseException:
+            self._force_delete(container_id)
+            raise
+        return container
+
+    def finish_run(self, container: Container, status: int) -> int:
+        """Delete a container `run` started once its monitor exited with wait `status`;
+        the container's exit code (128+signal when killed)."""
         destroy.delete(container)
+        code = os.waitstatus_to_exitcode(status)
         return code if code >= 0 else 128 - code
 
     def _force_delete(self, container_id: str) -> None:
@@ -209,7 +231,7 @@ class Runtime:
 
 def _forward_signals(container: Container) -> None:
     """Pass the signals a foreground `superc run` receives on to the container's init."""
-    import signal
+    import _signal  # `signal` without its enums (see launch.py)
 
     pid = container.pid
 
@@ -220,7 +242,7 @@ def _forward_signals(container: Container) -> None:
             pass
 
     for name in _FORWARDED:
-        signal.signal(getattr(signal, name), forward)
+        _signal.signal(getattr(_signal, name), forward)
 
 
 __all__ = ["STOPPED", "Resources", "Runtime", "Stdio"]

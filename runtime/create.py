@@ -114,6 +114,10 @@ class _Builder:
             opened.append(console_fd)
         elif isinstance(console, int):
             console_fd = console
+        # The init needs the kernel's last capability after pivot_root, where the
+        # container's /proc may hide it; read here, it is inherited (and, in the
+        # spawner, read once).
+        linux.cap_last_cap()
         ours, theirs = channel_pair()
         launch = Launch(config=config, manager=self.manager, state_dir=sd, channel=theirs,
                         stdio_fds=fds, console_fd=console_fd, fifo_path=sd.make_fifo(),

@@ -20,11 +20,10 @@ is always single-threaded (the CLI or the spawner).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
-from . import linux
+from . import fastjson, linux
 from .errors import HookError
 from .spec import Hook
 
@@ -33,7 +32,7 @@ def run(kind: str, hooks: list[Hook], state: dict) -> None:
     """Run `hooks` in order; the first failure raises HookError."""
     if not hooks:
         return
-    payload = json.dumps(state).encode()
+    payload = fastjson.dumps(state).encode()
     for hook in hooks:
         _run_one(kind, hook, payload)
 

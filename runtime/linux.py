@@ -4,7 +4,8 @@ The standard library has no mount(2), umount2(2), pivot_root(2), unshare(2),
 setns(2) or sethostname(2); this module wraps them. Every call checks its return
 value and raises `OSError(errno, "<syscall>: <message>", path)`, and every call is
 reported to the learner's trace (`explain.step`) with its arguments spelled the
-way a C programmer would write them. Nothing else in the code base loads libc.
+way a C programmer would write them (that text is built only when tracing is on:
+`if explain.enabled()`). Nothing else in the code base loads libc.
 
 Capabilities, no_new_privs, securebits and the child subreaper go through
 python-prctl (see `security.py`), which is its own well-tested boundary.
@@ -110,42 +111,49 @@ def _b(value: str | None) -> bytes | None:
 
 def mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0,
           data: str | None = None) -> None:
-    explain.step(f"mount({_quote(source)}, {_quote(target)}, {_quote(fstype)}, "
-                 f"{flag_names(flags, _MS_NAMES)}, {_quote(data)})")
+    if explain.enabled():
+        explain.step(f"mount({_quote(source)}, {_quote(target)}, {_quote(fstype)}, "
+                     f"{flag_names(flags, _MS_NAMES)}, {_quote(data)})")
     _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)),
            "mount", target)
 
 
 def umount2(target: str, flags: int = 0) -> None:
-    explain.step(f"umount2({_quote(target)}, {flag_names(flags, _MNT_NAMES)})")
+    if explain.enabled():
+        explain.step(f"umount2({_quote(target)}, {flag_names(flags, _MNT_NAMES)})")
     _check(_libc.umount2(_b(target), flags), "umount2", target)
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    explain.step(f"pivot_root({_quote(new_root)}, {_quote(put_old)})")
+    if explain.enabled():
+        explain.step(f"pivot_root({_quote(new_root)}, {_quote(put_old)})")
     _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root", new_root)
 
 
 def unshare(flags: int) -> None:
-    explain.step(f"unshare({flag_names(flags, _CLONE_NAMES)})")
+    if explain.enabled():
+        explain.step(f"unshare({flag_names(flags, _CLONE_NAMES)})")
     _check(_libc.unshare(flags), "unshare")
 
 
 def setns(fd: int, nstype: int = 0, path: str | None = None) -> None:
     """Join the namespace open at `fd`; `path` only labels the trace and errors."""
     label = f"open({_quote(path)})" if path else str(fd)
-    explain.step(f"setns({label}, {flag_names(nstype, _CLONE_NAMES)})")
+    if explain.enabled():
+        explain.step(f"setns({label}, {flag_names(nstype, _CLONE_NAMES)})")
     _check(_libc.setns(fd, nstype), "setns", path)
 
 
 def sethostname(name: str) -> None:
-    explain.step(f"sethostname({_quote(name)})")
+    if explain.enabled():
+        explain.step(f"sethostname({_quote(name)})")
     raw = name.encode()
     _check(_libc.sethostname(raw, len(raw)), "sethostname")
 
 
 def setdomainname(name: str) -> None:
-    explain.step(f"setdomainname({_quote(name)})")
+    if explain.enabled():
+        explain.step(f"setdomainname({_quote(name)})")
     raw = name.encode()
     _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
 
@@ -157,14 +165,15 @@ def setdomainname(name: str) -> None:
 def fork(role: str) -> int:
     """os.fork(), traced in the parent as `fork() = <pid>  [role]`."""
     pid = os.fork()
-    if pid:
+    if pid and explain.enabled():
         explain.step(f"fork() = {pid}  [{role}]")
     return pid
 
 
 def execve(path: str, args: list[str], env: list[str] | dict[str, str]) -> None:
     shown = ", ".join(_quote(a) for a in args)
-    explain.step(f"execve({_quote(path)}, [{shown}], [{len(env)} environment variables])")
+    if explain.enabled():
+        explain.step(f"execve({_quote(path)}, [{shown}], [{len(env)} environment variables])")
     os.execve(path, args, env if isinstance(env, dict) else _env_dict(env))
 
 
@@ -177,44 +186,52 @@ def _env_dict(env: list[str]) -> dict[str, str]:
 
 
 def setsid() -> int:
-    explain.step("setsid()")
+    if explain.enabled():
+        explain.step("setsid()")
     return os.setsid()
 
 
 def setgroups(gids: list[int]) -> None:
-    explain.step(f"setgroups({len(gids)}, {gids})")
+    if explain.enabled():
+        explain.step(f"setgroups({len(gids)}, {gids})")
     os.setgroups(gids)
 
 
 def setresgid(gid: int) -> None:
-    explain.step(f"setresgid({gid}, {gid}, {gid})")
+    if explain.enabled():
+        explain.step(f"setresgid({gid}, {gid}, {gid})")
     os.setresgid(gid, gid, gid)
 
 
 def setresuid(uid: int) -> None:
-    explain.step(f"setresuid({uid}, {uid}, {uid})")
+    if explain.enabled():
+        explain.step(f"setresuid({uid}, {uid}, {uid})")
     os.setresuid(uid, uid, uid)
 
 
 def mknod(path: str, mode: int, major: int, minor: int) -> None:
     kind = {0o020000: "S_IFCHR", 0o060000: "S_IFBLK", 0o010000: "S_IFIFO"}.get(mode & 0o170000, "0")
-    explain.step(f"mknod({_quote(path)}, {kind}|{mode & 0o7777:#o}, makedev({major}, {minor}))")
+    if explain.enabled():
+        explain.step(f"mknod({_quote(path)}, {kind}|{mode & 0o7777:#o}, makedev({major}, {minor}))")
     os.mknod(path, mode, os.makedev(major, minor))
 
 
 def symlink(target: str, path: str) -> None:
-    explain.step(f"symlink({_quote(target)}, {_quote(path)})")
+    if explain.enabled():
+        explain.step(f"symlink({_quote(target)}, {_quote(path)})")
     os.symlink(target, path)
 
 
 def chdir(path: str) -> None:
-    explain.step(f"chdir({_quote(path)})")
+    if explain.enabled():
+        explain.step(f"chdir({_quote(path)})")
     os.chdir(path)
 
 
 def fchdir(fd: int, label: str) -> None:
     """fchdir(2); `label` names the directory for the trace."""
-    explain.step(f"fchdir({label})")
+    if explain.enabled():
+        explain.step(f"fchdir({label})")
     os.fchdir(fd)
 
 
@@ -225,18 +242,22 @@ _O_NAMES = {os.O_WRONLY: "O_WRONLY", os.O_RDWR: "O_RDWR", os.O_NONBLOCK: "O_NONB
 
 def open_fd(path: str, flags: int, mode: int = 0o600) -> int:
     """open(2), traced; O_CLOEXEC is always added (and not shown)."""
-    explain.step(f"open({_quote(path)}, {flag_names(flags, _O_NAMES) if flags else 'O_RDONLY'})")
+    if explain.enabled():
+        shown = flag_names(flags, _O_NAMES) if flags else "O_RDONLY"
+        explain.step(f"open({_quote(path)}, {shown})")
     return os.open(path, flags | os.O_CLOEXEC, mode)
 
 
 def write_fd(fd: int, data: bytes, label: str) -> None:
-    explain.step(f"write({label}, {data!r})")
+    if explain.enabled():
+        explain.step(f"write({label}, {data!r})")
     os.write(fd, data)
 
 
 def write_file(path: str, value: str) -> None:
     """Write one value to a kernel file (/proc/sys/..., uid_map, oom_score_adj)."""
-    explain.step(f"write({_quote(path)}, {_quote(value.strip())})")
+    if explain.enabled():
+        explain.step(f"write({_quote(path)}, {_quote(value.strip())})")
     fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     try:
         os.write(fd, value.encode())
@@ -263,8 +284,9 @@ class _Rlimit64(ctypes.Structure):
 
 def setrlimit(resource: int, soft: int, hard: int) -> None:
     """prlimit64(0, resource, {soft, hard}, NULL): OCI limits are 64-bit unsigned."""
-    explain.step(f"prlimit64(0, {_RLIMIT_NAMES.get(resource, resource)}, "
-                 f"{{{soft}, {hard}}}, NULL)")
+    if explain.enabled():
+        explain.step(f"prlimit64(0, {_RLIMIT_NAMES.get(resource, resource)}, "
+                     f"{{{soft}, {hard}}}, NULL)")
     new = _Rlimit64(soft & RLIM_INFINITY, hard & RLIM_INFINITY)
     _check(_libc.prlimit64(0, resource, ctypes.byref(new), None), "prlimit64")
 
@@ -294,20 +316,29 @@ _PR_CAP_AMBIENT_RAISE = 2
 _PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 
+_cap_last_cap: int | None = None
+
+
 def cap_last_cap() -> int:
-    """The highest capability this kernel knows."""
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        return int(f.read())
+    """The highest capability this kernel knows (read once per process, and inherited
+    by forked children: the init asks after pivot_root, too)."""
+    global _cap_last_cap
+    if _cap_last_cap is None:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            _cap_last_cap = int(f.read())
+    return _cap_last_cap
 
 
 def cap_ambient_raise(cap: int) -> None:
-    explain.step(f"prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {CAP_NAMES.get(cap, cap)})")
+    if explain.enabled():
+        explain.step(f"prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {CAP_NAMES.get(cap, cap)})")
     _check(_libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_RAISE),
                        ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
 
 
 def cap_ambient_clear_all() -> None:
-    explain.step("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)")
+    if explain.enabled():
+        explain.step("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)")
     _check(_libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL),
                        ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
 
@@ -343,8 +374,9 @@ def bpf_prog_load_cgroup_device(insns: bytes, license: str = "Apache-2.0") -> in
 
     On a verifier rejection the error message carries the verifier's log.
     """
-    explain.step(f"bpf(BPF_PROG_LOAD, {{prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, "
-                 f"insn_cnt={len(insns) // 8}, license={_quote(license)}}})")
+    if explain.enabled():
+        explain.step(f"bpf(BPF_PROG_LOAD, {{prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, "
+                     f"insn_cnt={len(insns) // 8}, license={_quote(license)}}})")
     code = ctypes.create_string_buffer(insns, len(insns))
     lic = ctypes.create_string_buffer(license.encode())
     log = ctypes.create_string_buffer(65536)
@@ -365,10 +397,11 @@ def bpf_prog_load_cgroup_device(insns: bytes, license: str = "Apache-2.0") -> in
 
 def bpf_prog_attach(target_fd: int, prog_fd: int, attach_type: int, flags: int = 0,
                     path: str | None = None) -> None:
-    explain.step(f"bpf(BPF_PROG_ATTACH, {{target_fd=open({_quote(path)}), "
-                 f"attach_bpf_fd={prog_fd}, "
-                 f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}, "
-                 f"attach_flags={flag_names(flags, _BPF_FLAG_NAMES)}}})")
+    if explain.enabled():
+        explain.step(f"bpf(BPF_PROG_ATTACH, {{target_fd=open({_quote(path)}), "
+                     f"attach_bpf_fd={prog_fd}, "
+                     f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}, "
+                     f"attach_flags={flag_names(flags, _BPF_FLAG_NAMES)}}})")
     attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
     struct.pack_into("<IIII", attr, 0, target_fd, prog_fd, attach_type, flags)
     _bpf(BPF_PROG_ATTACH, attr, "bpf(BPF_PROG_ATTACH)", path)
@@ -376,9 +409,10 @@ def bpf_prog_attach(target_fd: int, prog_fd: int, attach_type: int, flags: int =
 
 def bpf_prog_detach(target_fd: int, prog_fd: int, attach_type: int,
                     path: str | None = None) -> None:
-    explain.step(f"bpf(BPF_PROG_DETACH, {{target_fd=open({_quote(path)}), "
-                 f"attach_bpf_fd={prog_fd}, "
-                 f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}}})")
+    if explain.enabled():
+        explain.step(f"bpf(BPF_PROG_DETACH, {{target_fd=open({_quote(path)}), "
+                     f"attach_bpf_fd={prog_fd}, "
+                     f"attach_type={_BPF_ATTACH_NAMES.get(attach_type, attach_type)}}})")
     attr = ctypes.create_string_buffer(_BPF_ATTR_SIZE)
     struct.pack_into("<III", attr, 0, target_fd, prog_fd, attach_type)
     _bpf(BPF_PROG_DETACH, attr, "bpf(BPF_PROG_DETACH)", path)
@@ -420,28 +454,32 @@ _FSCONFIG_NAMES = {FSCONFIG_SET_FLAG: "FSCONFIG_SET_FLAG",
 
 def fsopen(fstype: str, flags: int = FSOPEN_CLOEXEC) -> int:
     """A filesystem context for `fstype`; configure it with fsconfig(), then fsmount()."""
-    explain.step(f"fsopen({_quote(fstype)}, {'FSOPEN_CLOEXEC' if flags else '0'})")
+    if explain.enabled():
+        explain.step(f"fsopen({_quote(fstype)}, {'FSOPEN_CLOEXEC' if flags else '0'})")
     return _check(_libc.syscall(_SYS_FSOPEN, _b(fstype), ctypes.c_uint(flags)), "fsopen")
 
 
 def fsconfig(fd: int, cmd: int, key: str | None = None, value: str | None = None) -> None:
-    explain.step(f"fsconfig({fd}, {_FSCONFIG_NAMES.get(cmd, cmd)}, {_quote(key)}, "
-                 f"{_quote(value)}, 0)")
+    if explain.enabled():
+        explain.step(f"fsconfig({fd}, {_FSCONFIG_NAMES.get(cmd, cmd)}, {_quote(key)}, "
+                     f"{_quote(value)}, 0)")
     _check(_libc.syscall(_SYS_FSCONFIG, ctypes.c_int(fd), ctypes.c_uint(cmd), _b(key),
                          _b(value), ctypes.c_int(0)), "fsconfig", key)
 
 
 def fsmount(fd: int, flags: int = FSMOUNT_CLOEXEC, attr_flags: int = 0) -> int:
     """A detached mount of a created filesystem context; attach it with move_mount()."""
-    explain.step(f"fsmount({fd}, {'FSMOUNT_CLOEXEC' if flags else '0'}, {attr_flags})")
+    if explain.enabled():
+        explain.step(f"fsmount({fd}, {'FSMOUNT_CLOEXEC' if flags else '0'}, {attr_flags})")
     return _check(_libc.syscall(_SYS_FSMOUNT, ctypes.c_int(fd), ctypes.c_uint(flags),
                                 ctypes.c_uint(attr_flags)), "fsmount")
 
 
 def move_mount(mount_fd: int, target: str) -> None:
     """Attach a detached mount (from fsmount) at `target`."""
-    explain.step(f'move_mount({mount_fd}, "", AT_FDCWD, {_quote(target)}, '
-                 "MOVE_MOUNT_F_EMPTY_PATH)")
+    if explain.enabled():
+        explain.step(f'move_mount({mount_fd}, "", AT_FDCWD, {_quote(target)}, '
+                     "MOVE_MOUNT_F_EMPTY_PATH)")
     _check(_libc.syscall(_SYS_MOVE_MOUNT, ctypes.c_int(mount_fd), b"", ctypes.c_int(AT_FDCWD),
                          _b(target), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)),
            "move_mount", target)

@@ -63,30 +63,45 @@ def _start_init(launch: Launch) -> int | None:
             return _via_nsexec_child(launch, lock)
         close_fds_except(launch.keep_fds() | {lock})
         nsexec.enter_for_children(launch.config)
-        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
-        launch.cgroup_ready_fd = ready_r
-        init_pid = linux.fork("init, PID 1 of the container")
-        if init_pid == 0:
-            os.close(ready_w)
-            init.run(launch)
-        os.close(ready_r)
-        launch.channel.send(pid=init_pid)
-        # Moving a process into a v1 cgroup makes the kernel wait for an RCU grace
-        # period (cgroup_threadgroup_rwsem; several milliseconds, the largest single
-        # cost of a container start, runc's too). We move the init from out here
-        # while it builds its namespaces and mounts, instead of it waiting first;
-        # it waits for our "1" only before it could need the cgroup.
-        try:
-            launch.manager.add(init_pid)
-        except BaseException:
-            os.write(ready_w, b"0")
-            raise
-        os.write(ready_w, b"1")
-        os.close(ready_w)
+        if launch.manager.cheap_join:
+            # v1: the init moves itself into its cgroup, cheaply (see
+            # cgroups/v1/manager.py), first thing.
+            init_pid = linux.fork("init, PID 1 of the container")
+            if init_pid == 0:
+                init.run(launch)
+            launch.channel.send(pid=init_pid)
+        else:
+            init_pid = _fork_init_and_move_it(launch)
     except BaseException as exc:  # tell the caller, who undoes the rest
         launch.channel.send(error=f"starting the container: {describe(exc)}")
         return None
     _let_go(launch)
+    return init_pid
+
+
+def _fork_init_and_move_it(launch: Launch) -> int:
+    """Fork the init and move it into its cgroup from out here, while it works.
+
+    Moving another process into a cgroup (cgroup.procs) makes the kernel wait for
+    an RCU grace period (several milliseconds, runc pays it too). The init builds
+    its namespaces and mounts meanwhile, and waits for our "1" only before it
+    could need the cgroup.
+    """
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    launch.cgroup_ready_fd = ready_r
+    init_pid = linux.fork("init, PID 1 of the container")
+    if init_pid == 0:
+        os.close(ready_w)
+        init.run(launch)
+    os.close(ready_r)
+    launch.channel.send(pid=init_pid)
+    try:
+        launch.manager.add(init_pid)
+    except BaseException:
+        os.write(ready_w, b"0")
+        raise
+    os.write(ready_w, b"1")
+    os.close(ready_w)
     return init_pid
 
 
@@ -179,7 +194,7 @@ def _wait_for(init_pid: int) -> int:
 def _record(launch: Launch, status: int) -> int:
     code, sig = exit_code(status)
     try:
-        oom = launch.manager.stats().oom_kills > 0
+        oom = launch.manager.oom_kills() > 0
     except Exception:
         oom = False
     try:

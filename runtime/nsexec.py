@@ -23,7 +23,7 @@ namespaces, to write the state directory):
 
 `enter` joins the container's cgroup first (before any cgroup namespace exists,
 so that its cgroup becomes the namespace's root; and while we still have the
-host's privileges to write cgroup.procs), opens every namespace path before
+host's privileges to write to cgroupfs), opens every namespace path before
 joining any (after joining a mount namespace they may not resolve), joins them
 with the user namespace first (it grants the capabilities for the rest), and then
 creates the new ones in one unshare().
@@ -56,13 +56,13 @@ def enter_for_children(config: Config) -> None:
 def enter(launch: Launch, kinds: int) -> None:
     """Join the cgroup, then join and create the namespaces among `kinds`.
 
-    In the init (no new user namespace) the monitor moves us into the cgroup
-    meanwhile (see monitor.py); we only wait for that before a cgroup namespace is
-    made, which must have the container's cgroup as its root.
+    Where joining from inside is costly (cgroup v2), the monitor moves the init
+    into the cgroup meanwhile (see monitor.py); then we only wait for that before
+    a cgroup namespace is made, which must have the container's cgroup as its root.
     """
     config = launch.config
     if launch.cgroup_ready_fd < 0:
-        launch.manager.add(os.getpid())
+        launch.manager.join()
     join_namespaces([(ns.kind, ns.path) for ns in config.namespaces
                      if ns.path and ns.kind & kinds])
     new = _new_kinds(config) & kinds

@@ -55,7 +55,7 @@ def drop_bounding(caps: Caps) -> None:
     last = linux.cap_last_cap()
     dropped = [cap for cap in range(last + 1) if cap not in caps.bounding
                and prctl.capbset_read(cap)]
-    if dropped:
+    if dropped and explain.enabled():
         explain.step("prctl(PR_CAPBSET_DROP, cap) for " + _names(dropped))
     for cap in dropped:
         prctl.capbset_drop(cap)
@@ -86,8 +86,10 @@ def set_capabilities(caps: Caps) -> None:
         on = [cap for cap in known if cap in wanted]
         args.append((on, flag, True))
         args.append(([cap for cap in known if cap not in wanted], flag, False))
-    explain.step(f"capset(effective={_names(caps.effective)}, permitted={_names(caps.permitted)}, "
-                 f"inheritable={_names(caps.inheritable)})")
+    if explain.enabled():
+        explain.step(f"capset(effective={_names(caps.effective)}, "
+                     f"permitted={_names(caps.permitted)}, "
+                     f"inheritable={_names(caps.inheritable)})")
     prctl.set_caps(*args)
 
 

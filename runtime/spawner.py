@@ -45,6 +45,7 @@ from . import config as _config
 from . import errors, security, spec
 from .api import Runtime
 from .cgroups.base import CgroupError
+from .container import Container
 from .stdio import Stdio, console_pair, recv_master
 
 _MAX_MESSAGE = 1 << 16
@@ -271,8 +272,12 @@ class _Server:
             if console == "return":
                 proxy, console = console_pair()
             try:
-                state = rt.create(req["id"], req["bundle"], stdio=stdio,
-                                  pid_file=req.get("pid_file"), console=console)
+                if op == "create":
+                    state = rt.create(req["id"], req["bundle"], stdio=stdio,
+                                      pid_file=req.get("pid_file"), console=console)
+                else:
+                    container = rt.start_run(req["id"], req["bundle"], stdio=stdio,
+                                             pid_file=req.get("pid_file"), console=console)
             finally:
                 if proxy is not None:
                     os.close(console)
@@ -280,14 +285,8 @@ class _Server:
             if op == "create":
                 _reply(conn, result=state, fds=[master] if master is not None else [])
                 return
-            container = rt.container(req["id"])
-            try:
-                rt.start(req["id"])
-            except BaseException:
-                rt.delete(req["id"], force=True)
-                raise
             self.waiters[container.data["monitor_pid"]] = \
-                lambda status: self._finish_run(conn, req["id"], status)
+                lambda status: self._finish_run(conn, container, status)
         elif op == "start":
             _reply(conn, result=rt.start(req["id"]))
         elif op == "delete":
@@ -323,10 +322,9 @@ class _Server:
         else:
             raise errors.SpawnerError(f"unknown operation {op!r}")
 
-    def _finish_run(self, conn: socket.socket, container_id: str, status: int) -> None:
+    def _finish_run(self, conn: socket.socket, container: Container, status: int) -> None:
         try:
-            self.runtime.delete(container_id)
-            _reply(conn, result=_code(status))
+            _reply(conn, result=self.runtime.finish_run(container, status))
         except BaseException as exc:
             _reply(conn, error=exc)
 

@@ -18,9 +18,9 @@ platform lacks.
 
 from __future__ import annotations
 
-import json
 import os
 
+from . import fastjson
 from .errors import ConfigError
 from .record import Record
 
@@ -160,7 +160,7 @@ def load(bundle: str) -> Spec:
     path = os.path.join(bundle, "config.json")
     try:
         with open(path, "rb") as f:
-            raw = json.load(f)
+            raw = fastjson.loads(f.read())
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such file (is {bundle!r} an OCI bundle?)") from exc
     except (OSError, UnicodeDecodeError) as exc:
@@ -336,7 +336,8 @@ def _where(where: str, key: str) -> str:
 
 
 def _fail(where: str, expected: str, value: object) -> ConfigError:
-    shown = json.dumps(value) if len(json.dumps(value)) < 40 else type(value).__name__
+    shown = fastjson.dumps(value)
+    shown = shown if len(shown) < 40 else type(value).__name__
     return ConfigError(f"config.json: {where}: expected {expected}, got {shown}")
 
 

@@ -18,9 +18,9 @@ once.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 
+from . import fastjson
 from .errors import ContainerError, ContainerExists, ContainerNotFound
 
 DEFAULT_ROOT = "/run/superc"
@@ -73,8 +73,7 @@ class StateDir:
 
     def read_state(self) -> dict:
         try:
-            with open(self.file(STATE), "rb") as f:
-                return json.load(f)
+            return fastjson.loads(_read(self.file(STATE)))
         except FileNotFoundError as exc:
             raise ContainerNotFound(f"container {self.id!r} does not exist") from exc
         except ValueError as exc:
@@ -85,8 +84,7 @@ class StateDir:
 
     def read_exit(self) -> dict | None:
         try:
-            with open(self.file(EXIT), "rb") as f:
-                return json.load(f)
+            return fastjson.loads(_read(self.file(EXIT)))
         except (FileNotFoundError, ValueError):
             return None
 
@@ -142,8 +140,13 @@ class _Lock:
         os.close(self.fd)  # closing drops the flock
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _write_json(path: str, data: dict) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f)
+    with open(tmp, "wb") as f:
+        f.write(fastjson.dumps(data).encode())
     os.replace(tmp, path)

@@ -16,8 +16,9 @@ is involved.
 
 from __future__ import annotations
 
-import json
 import os
+
+from . import fastjson
 
 
 class Channel:
@@ -32,10 +33,11 @@ class Channel:
         return self.rfd, self.wfd
 
     def send(self, **message: object) -> None:
-        data = json.dumps(message).encode() + b"\n"
+        data = fastjson.dumps(message).encode() + b"\n"
         if len(data) > 4000:  # keep every message one atomic pipe write
-            message = {"error": str(message.get("error", ""))[:3000] or "message too long"}
-            data = json.dumps(message).encode() + b"\n"
+            # (600 characters stay below 4000 bytes even as \\uXXXX escapes)
+            message = {"error": str(message.get("error", ""))[:600] or "message too long"}
+            data = fastjson.dumps(message).encode() + b"\n"
         os.write(self.wfd, data)
 
     def recv(self) -> dict | None:
@@ -46,7 +48,7 @@ class Channel:
                 return None
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
-        return json.loads(line)
+        return fastjson.loads(line)
 
     def close(self) -> None:
         for fd in (self.rfd, self.wfd):

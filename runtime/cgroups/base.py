@@ -142,6 +142,15 @@ class Manager(abc.ABC):
     def add(self, pid: int) -> None:
         """Move process `pid` into the cgroup (every hierarchy on v1)."""
 
+    # Whether `join()` avoids the cost of `add()` (see v1): then a new container's
+    # init joins its cgroup itself, else its parent moves it from outside while
+    # the init works (monitor.py).
+    cheap_join = False
+
+    def join(self) -> None:
+        """Move the calling process, which must be single-threaded, into the cgroup."""
+        self.add(os.getpid())
+
     @abc.abstractmethod
     def set(self, resources: Resources) -> None:
         """Apply limits; fields left as None are not touched."""
@@ -190,6 +199,10 @@ class Manager(abc.ABC):
         after reopening; without it, only the cgroup itself is removed.
         """
         return {}
+
+    def oom_kills(self) -> int:
+        """`stats().oom_kills` alone: what a container's monitor asks when its init exits."""
+        return self.stats().oom_kills
 
     def kill(self, sig: int = SIGKILL) -> None:
         """Send `sig` to every process in the cgroup (`kill --all`, `delete -f`)."""

@@ -128,6 +128,24 @@ def procs(directory: str, recursive: bool = True) -> list[int]:
     return sorted(set(found))
 
 
+def rmdir_if_empty(path: str) -> bool:
+    """Remove the cgroup `path` if it holds no process and no cgroup: True once it is gone.
+
+    One rmdir, the common case (a container that has exited); False if the kernel
+    says it is busy, which `wait_until_empty` and `remove_tree` then deal with.
+    """
+    explain.step(f"rmdir {path}")
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EBUSY, errno.ENOTEMPTY):
+            return False
+        raise _fail("rmdir", path, exc) from exc
+    return True
+
+
 def remove_tree(path: str, timeout: float = 2.0) -> None:
     """Remove the cgroup `path` and every cgroup below it, deepest first.
 

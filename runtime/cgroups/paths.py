@@ -82,15 +82,24 @@ class Hierarchy:
         return f"Hierarchy({self.mountpoint!r}, {self.mount_root!r})"
 
     def directory(self, cgroup: str) -> str:
-        """The directory of cgroup path `cgroup` inside this mount."""
-        relative = posixpath.relpath(cgroup, self.mount_root)
-        if relative == ".":
+        """The directory of cgroup path `cgroup` (absolute and clean) inside this mount."""
+        shown = self.mount_root.rstrip("/")
+        if cgroup.rstrip("/") == shown:
             return self.mountpoint
-        if relative.startswith(".."):
+        if not cgroup.startswith(shown + "/"):
             raise CgroupError(
                 f"cgroup {cgroup} is outside the part of the hierarchy mounted at "
                 f"{self.mountpoint} (which shows {self.mount_root}); pass an explicit parent")
-        return os.path.join(self.mountpoint, relative)
+        return self.mountpoint + cgroup[len(shown):]
+
+
+# Reading mountinfo costs ~1.5 ms of kernel time on a host with 500 mounts (a busy
+# test machine), and the spawner would pay it for every container. It keeps what it
+# read for as long as the same hierarchies are mounted at the same places: the
+# entries of the cgroup root and, per hierarchy, the device and inode of its
+# mountpoint (which name the hierarchy and the cgroup its mount shows) must not
+# have changed. (Only for the real /proc/self/mountinfo; tests pass other files.)
+_cache: dict[str, tuple[tuple, dict[str, Hierarchy]]] = {}
 
 
 def v1_hierarchies(root: str = "/sys/fs/cgroup",
@@ -101,6 +110,28 @@ def v1_hierarchies(root: str = "/sys/fs/cgroup",
     controllers (`cpu,cpuacct`) share one hierarchy, and in a container the mount
     may show only a sub-tree of it (the mount's root field).
     """
+    if mountinfo != "/proc/self/mountinfo":
+        return _read_v1_hierarchies(root, mountinfo)
+    cached = _cache.get(root)
+    if cached is not None and cached[0] == _fingerprint(root, cached[1]):
+        return dict(cached[1])
+    found = _read_v1_hierarchies(root, mountinfo)
+    fingerprint = _fingerprint(root, found)
+    if fingerprint is not None:
+        _cache[root] = (fingerprint, found)
+    return dict(found)
+
+
+def _fingerprint(root: str, found: dict[str, Hierarchy]) -> tuple | None:
+    try:
+        mounts = [(h.mountpoint, os.stat(h.mountpoint)) for h in found.values()]
+        return (tuple(sorted(os.listdir(root))),
+                tuple((path, st.st_dev, st.st_ino) for path, st in mounts))
+    except OSError:
+        return None
+
+
+def _read_v1_hierarchies(root: str, mountinfo: str) -> dict[str, Hierarchy]:
     found: dict[str, Hierarchy] = {}
     try:
         with open(mountinfo) as f:
@@ -109,6 +140,8 @@ def v1_hierarchies(root: str = "/sys/fs/cgroup",
         raise CgroupError(f"cannot read {mountinfo}: {exc.strerror}") from exc
     prefix = os.path.normpath(root) + os.sep
     for line in lines:
+        if " - cgroup " not in line:
+            continue  # not a v1 hierarchy (most lines): skip the parsing
         fields, _, tail = line.partition(" - ")
         parts, tail_parts = fields.split(), tail.split()
         if len(tail_parts) < 3 or tail_parts[0] != "cgroup":

@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from supernetes.runtime.cgroups.factory import UNIFIED, detect_mode
+
 pytestmark = pytest.mark.root
 
 
@@ -130,10 +132,16 @@ def test_explain_prints_each_primitive_step(superc, bundle):
     ]
     positions = [index(step) for step in steps]
     assert positions == sorted(positions), list(zip(steps, positions, strict=True))
-    # The monitor moves the init into the cgroup while the init sets itself up.
-    init_pid = trace[index("[init, PID 1")].split("fork() = ")[1].split()[0]
-    joins = [line for line in trace if line.endswith(f"cgroup.procs = {init_pid}")]
-    assert joins and all(line.startswith("superc monitor: ") for line in joins)
+    if detect_mode() == UNIFIED:
+        # The monitor moves the init into the cgroup while the init sets itself up.
+        init_pid = trace[index("[init, PID 1")].split("fork() = ")[1].split()[0]
+        joins = [line for line in trace if line.endswith(f"cgroup.procs = {init_pid}")]
+        assert joins and all(line.startswith("superc monitor: ") for line in joins)
+    else:
+        # v1: the init moves itself, thread-wise (no RCU wait), before its namespaces.
+        joins = [i for i, line in enumerate(trace) if line.endswith("/tasks = 0")]
+        assert joins and all(trace[i].startswith("superc init: ") for i in joins)
+        assert max(joins) < index("unshare(CLONE_NEWNS|")
     assert any(line.startswith("superc init: ") for line in trace)
 
 

@@ -11,6 +11,11 @@ devices, blkio): integers with -1 for "unlimited", parsed `memory.stat` and
 still goes through `fs` (the learner's trace, and `CgroupError` instead of a bare
 OSError or cgroupspy's silent `None`). A controller binds to a directory through
 `node()`, the one attribute cgroupspy needs from its tree nodes.
+
+cgroupspy is imported where a controller first needs it, not with the driver: it
+loads `collections`, ~2 ms of CPU on every `superc` start, and most commands
+(and containers without memory or CPU limits) never need it. `traced()` makes
+the traced subclass of a cgroupspy class then.
 """
 
 from __future__ import annotations
@@ -61,3 +66,16 @@ class Traced:
 
     def set_property(self, filename, value):
         fs.write(self.node.full_path, filename, value)
+
+
+_traced: dict[type, type] = {}
+
+
+def traced(spy_class: type) -> type:
+    """`spy_class`, a cgroupspy controller, with its file access routed through `fs`."""
+    if spy_class not in _traced:
+        class TracedSpy(Traced, spy_class):
+            pass
+
+        _traced[spy_class] = TracedSpy
+    return _traced[spy_class]

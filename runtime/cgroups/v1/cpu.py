@@ -17,19 +17,21 @@ from __future__ import annotations
 import errno
 import os
 
-from cgroupspy.controllers import CpuAcctController, CpuController
-
 from .. import fs
 from ..base import CgroupError, Resources, Stats
-from .controller import Controller, Traced, node
+from .controller import Controller, node, traced
 
 
-class _Cpu(Traced, CpuController):
-    pass
+def _cpu(directory: str):
+    from cgroupspy.controllers import CpuController  # when first needed (controller.py)
+
+    return traced(CpuController)(node(directory))
 
 
-class _CpuAcct(Traced, CpuAcctController):
-    pass
+def _cpuacct(directory: str):
+    from cgroupspy.controllers import CpuAcctController
+
+    return traced(CpuAcctController)(node(directory))
 
 
 class Cpu(Controller):
@@ -40,7 +42,7 @@ class Cpu(Controller):
                                            resources.cpu_period))
 
     def apply(self, directory: str, resources: Resources) -> None:
-        spy = _Cpu(node(directory))
+        spy = _cpu(directory)
         if resources.cpu_shares is not None:
             spy.shares = resources.cpu_shares
         period, quota = resources.cpu_period, resources.cpu_quota
@@ -61,7 +63,7 @@ class Cpu(Controller):
             spy.cfs_quota_us = quota
 
     def stats(self, directory: str, stats: Stats) -> None:
-        throttling = _Cpu(node(directory)).stat
+        throttling = _cpu(directory).stat
         stats.cpu_throttled_periods = throttling.get("nr_throttled", 0)
         stats.cpu_throttled_ns = throttling.get("throttled_time", 0)
         stats.extra["cpu_periods"] = throttling.get("nr_periods", 0)
@@ -71,12 +73,12 @@ class CpuAcct(Controller):
     name = "cpuacct"
 
     def stats(self, directory: str, stats: Stats) -> None:
-        stats.cpu_usage_ns = _CpuAcct(node(directory)).usage or 0
+        stats.cpu_usage_ns = _cpuacct(directory).usage or 0
         if fs.exists(directory, "cpuacct.usage_user"):
             stats.cpu_user_ns = fs.read_int(directory, "cpuacct.usage_user")
             stats.cpu_system_ns = fs.read_int(directory, "cpuacct.usage_sys")
         else:
-            ticks = _CpuAcct(node(directory)).acct_stat
+            ticks = _cpuacct(directory).acct_stat
             ns_per_tick = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
             stats.cpu_user_ns = ticks.get("user", 0) * ns_per_tick
             stats.cpu_system_ns = ticks.get("system", 0) * ns_per_tick

@@ -78,6 +78,20 @@ class V1Manager(Manager):
         for directory in self._unique():
             fs.write(directory, "cgroup.procs", pid)
 
+    # Moving a process through `cgroup.procs` takes the kernel's global
+    # cgroup_threadgroup_rwsem for writing, and its first writer waits for an RCU
+    # grace period: 8-15 ms on these machines, the largest single cost of starting
+    # a container (runc pays it too). A thread that moves *itself* through the
+    # thread-level `tasks` file (writing "0") needs no such lock, since it cannot
+    # exit or exec meanwhile (Linux 5.5, "cgroup: Optimize single thread
+    # migration"): 0.3 ms for all eight hierarchies. In a single-threaded process
+    # that thread is the whole process, which is what a container's init is.
+    cheap_join = True
+
+    def join(self) -> None:
+        for directory in self._unique():
+            fs.write(directory, "tasks", 0)
+
     def set(self, resources: Resources) -> None:
         for name, controller in CONTROLLERS.items():
             if not controller.wants(resources):
@@ -92,6 +106,11 @@ class V1Manager(Manager):
         for name, directory in self._dirs.items():
             CONTROLLERS[name].stats(directory, stats)
         return stats
+
+    def oom_kills(self) -> int:
+        if "memory" not in self._dirs:
+            return 0
+        return fs.read_keyed(self._dirs["memory"], "memory.oom_control").get("oom_kill", 0)
 
     def _freezer(self) -> tuple[Freezer, str]:
         if "freezer" not in self._dirs:
@@ -138,14 +157,18 @@ class V1Manager(Manager):
         return any(os.path.isdir(d) for d in self._unique())
 
     def destroy(self) -> None:
-        left = fs.wait_until_empty(self._unique(), EXIT_GRACE)
+        # Only directories that still hold processes (dying ones) or child cgroups are
+        # waited for and walked; those of an exited container go with one rmdir each.
+        busy = [d for d in self._unique() if not fs.rmdir_if_empty(d)]
+        left = fs.wait_until_empty(busy, EXIT_GRACE)
         if left:
             raise CgroupError(f"cannot remove {self._unique()[0]} (and its siblings): "
                               f"processes {left} are still running in it (kill them first)")
         errors = []
         for directory in self._unique():
             try:
-                fs.remove_tree(directory)
+                if directory in busy:
+                    fs.remove_tree(directory)
                 stop = next((self._parents[n] for n, d in self._dirs.items()
                              if d == directory and n in self._parents), None)
                 if stop:

@@ -11,17 +11,17 @@ Unlimited reads back as a huge page-aligned number, not -1.
 
 from __future__ import annotations
 
-from cgroupspy.controllers import MemoryController
-
 from .. import fs
 from ..base import CgroupError, Resources, Stats
-from .controller import Controller, Traced, node
+from .controller import Controller, node, traced
 
 UNLIMITED_ABOVE = 1 << 62  # the kernel reports "no limit" as PAGE_COUNTER_MAX pages
 
 
-class _Memory(Traced, MemoryController):
-    pass
+def _spy(directory: str):
+    from cgroupspy.controllers import MemoryController  # when first needed (controller.py)
+
+    return traced(MemoryController)(node(directory))
 
 
 def limit_or_none(value: int | None) -> int | None:
@@ -36,7 +36,7 @@ class Memory(Controller):
                                            resources.memory_reservation))
 
     def apply(self, directory: str, resources: Resources) -> None:
-        spy = _Memory(node(directory))
+        spy = _spy(directory)
         if resources.memory_reservation is not None:
             spy.soft_limit_in_bytes = resources.memory_reservation
         limit, swap = resources.memory_limit, resources.memory_swap
@@ -62,7 +62,7 @@ class Memory(Controller):
             spy.memsw_limit_in_bytes = swap
 
     def stats(self, directory: str, stats: Stats) -> None:
-        spy = _Memory(node(directory))
+        spy = _spy(directory)
         stats.memory_usage = spy.usage_in_bytes or 0
         stats.memory_max_usage = spy.max_usage_in_bytes
         stats.memory_limit = limit_or_none(spy.limit_in_bytes)

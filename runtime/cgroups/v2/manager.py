@@ -163,6 +163,11 @@ class V2Manager(Manager):
             stats.pids_current = len(self.pids())
         return stats
 
+    def oom_kills(self) -> int:
+        if not fs.exists(self._dir, "memory.events"):
+            return 0
+        return fs.read_keyed(self._dir, "memory.events").get("oom_kill", 0)
+
     # -- freezing -----------------------------------------------------------------
 
     def freeze(self) -> None:
@@ -216,11 +221,14 @@ class V2Manager(Manager):
         return os.path.isdir(self._dir)
 
     def destroy(self) -> None:
-        left = fs.wait_until_empty([self._dir], EXIT_GRACE)
-        if left:
-            raise CgroupError(f"cannot remove {self._dir}: processes {left} are still "
-                              "running in it (kill them first)")
-        fs.remove_tree(self._dir)
+        # An exited container's cgroup goes with one rmdir; a busy one is waited for
+        # (dying processes) and walked (child cgroups).
+        if not fs.rmdir_if_empty(self._dir):
+            left = fs.wait_until_empty([self._dir], EXIT_GRACE)
+            if left:
+                raise CgroupError(f"cannot remove {self._dir}: processes {left} are still "
+                                  "running in it (kill them first)")
+            fs.remove_tree(self._dir)
         fs.prune_empty(self._dir, self._parent)
 
     def paths(self) -> dict[str, str]:

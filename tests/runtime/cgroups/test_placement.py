@@ -70,6 +70,23 @@ def test_this_machine_is_detected_as_hybrid_with_v1_hierarchies_from_mountinfo()
 
 
 @pytest.mark.cgroup_v1
+def test_mountinfo_is_read_again_only_when_the_cgroup_mounts_change(tmp_path, monkeypatch):
+    reads = []
+    real = paths._read_v1_hierarchies
+    monkeypatch.setattr(paths, "_read_v1_hierarchies",
+                        lambda *args: reads.append(args) or real(*args))
+    monkeypatch.setattr(paths, "_cache", {})
+    first = paths.v1_hierarchies()
+    assert paths.v1_hierarchies() == first and len(reads) == 1
+    # Another cgroup root: read once, then again when something is mounted (made) there.
+    assert paths.v1_hierarchies(str(tmp_path)) == {}
+    assert paths.v1_hierarchies(str(tmp_path)) == {} and len(reads) == 2
+    (tmp_path / "pids").mkdir()
+    paths.v1_hierarchies(str(tmp_path))
+    assert len(reads) == 3
+
+
+@pytest.mark.cgroup_v1
 def test_v1_cgroup_goes_below_the_callers_cgroup_in_each_hierarchy():
     own = paths.own_cgroups()
     manager = factory.new_manager("/web/c1")
