@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from supernetes.rootfs import cli as image_cli
@@ -25,11 +26,16 @@ from .config import DEFAULT_ROOT_DIR, DEFAULT_RUN_DIR, AgentConfig
 
 
 def _add_roots(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root-dir", default=DEFAULT_ROOT_DIR,
+    # The environment may move both roots (as KUBECONFIG moves kubectl's config): a
+    # lab machine sets them once, so every superlet command there finds its node.
+    parser.add_argument("--root-dir", default=os.environ.get("SUPERLET_ROOT_DIR",
+                                                             DEFAULT_ROOT_DIR),
                         help="persistent state: credentials, images, pods, logs "
-                             "(default: %(default)s)")
-    parser.add_argument("--run-dir", default=DEFAULT_RUN_DIR,
-                        help="volatile state: sandboxes, runtime state (default: %(default)s)")
+                             "(default: $SUPERLET_ROOT_DIR or %s)" % DEFAULT_ROOT_DIR)
+    parser.add_argument("--run-dir", default=os.environ.get("SUPERLET_RUN_DIR",
+                                                            DEFAULT_RUN_DIR),
+                        help="volatile state: sandboxes, runtime state "
+                             "(default: $SUPERLET_RUN_DIR or %s)" % DEFAULT_RUN_DIR)
     parser.add_argument("--runtime", default="superc",
                         help="superc (default), runc, or the path of an OCI runtime binary")
 
@@ -57,6 +63,11 @@ def _add_run(subparsers) -> None:
                      help="the cluster DNS server for ClusterFirst pods (repeatable)")
     run.add_argument("--cluster-domain", default="cluster.local")
     run.add_argument("--bridge", default="super0")
+    run.add_argument("--network-backend", default="host-gw",
+                     choices=["host-gw", "vxlan", "none"],
+                     help="how pods reach other nodes' pods: host-gw (a route per node; "
+                          "nodes on one L2 segment), vxlan (an overlay; any network) or "
+                          "none (left to something else) (default: %(default)s)")
     run.add_argument("--port", type=int, default=10250,
                      help="the agent's HTTPS port, 0 for any (default: %(default)s)")
     run.add_argument("--max-pods", type=int, default=110)
@@ -93,7 +104,8 @@ def config_from_args(args) -> AgentConfig:
         root_dir=args.root_dir, run_dir=args.run_dir, runtime=args.runtime,
         node_ip=args.node_ip, pod_cidr=args.pod_cidr, cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr, cluster_dns=tuple(args.cluster_dns),
-        cluster_domain=args.cluster_domain, bridge=args.bridge, server_port=args.port,
+        cluster_domain=args.cluster_domain, bridge=args.bridge,
+        network_backend=args.network_backend, server_port=args.port,
         max_pods=args.max_pods, pod_pids_limit=args.pod_pids_limit, labels=labels,
         insecure_registries=tuple(args.insecure_registry), workers=args.workers,
         relist_period=args.relist_period, sync_frequency=args.sync_frequency,

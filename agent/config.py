@@ -42,6 +42,7 @@ class AgentConfig:
     cluster_domain: str = "cluster.local"
     bridge: str = "super0"
     masquerade: bool = True
+    network_backend: str = "host-gw"       # cross-node routing: host-gw | vxlan | none
     max_pods: int = 110
     pod_pids_limit: int = -1               # per container; -1 = unlimited, as the kubelet
     labels: dict[str, str] = field(default_factory=dict)

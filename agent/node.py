@@ -48,6 +48,7 @@ from .containers import ContainerIndex
 from .envvars import service_links
 from .events import EventRecorder
 from .images import ImageManager
+from .network import crossnode
 from .network.ipam import HostLocalIPAM
 from .network.node import NodeNetwork, NodeNetworkConfig
 from .network.pod import PodNetworker
@@ -127,8 +128,10 @@ class NodeAgent:
         self.node_network = NodeNetwork(NodeNetworkConfig(
             pod_cidr=self.pod_cidr, cluster_cidr=config.cluster_cidr,
             service_cidr=config.service_cidr, bridge=config.bridge,
-            masquerade=config.masquerade))
+            masquerade=config.masquerade,
+            mtu=crossnode.pod_mtu(config.network_backend, self.node_ip)))
         self.node_network.ensure()
+        self._start_routes()
         self._start_service_rules()
         self.ipam = HostLocalIPAM(config.ipam_dir, self.pod_cidr)
         self.networker = PodNetworker(self.node_network, self.ipam)
@@ -171,6 +174,16 @@ class NodeAgent:
         log.info("superlet %s running: runtime %s, pod CIDR %s, node IP %s",
                  config.node_name, self.runtime.name, self.pod_cidr, self.node_ip)
 
+    def _start_routes(self) -> None:
+        """Every other node's pod CIDR routed to it (network/crossnode.py)."""
+        self.routes = None
+        if self.config.network_backend == "none":
+            return
+        backend = crossnode.make_backend(self.config.network_backend, pod_cidr=self.pod_cidr,
+                                         node_ip=self.node_ip)
+        self.routes = crossnode.CrossNodeRouter(self.client, backend, self.config.node_name)
+        self.routes.start()
+
     def _start_service_rules(self) -> None:
         """kube-proxy's and the policy enforcer's jobs, when this installation has them."""
         self.proxy = self.policies = None
@@ -206,7 +219,7 @@ class NodeAgent:
             self.queue.shutdown()
         for thread in self._threads:
             thread.join(timeout=10)
-        for part in ("pleg", "status", "probes", "recorder", "proxy", "policies"):
+        for part in ("pleg", "status", "probes", "recorder", "proxy", "policies", "routes"):
             component = getattr(self, part, None)
             if component is not None:
                 component.stop()

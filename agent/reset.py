@@ -22,6 +22,7 @@ from . import cgroups, fsutil
 from .config import AgentConfig
 from .localstate import LocalState
 from .network import nft
+from .network import crossnode
 from .network.ipam import HostLocalIPAM
 from .network.node import NodeNetwork, NodeNetworkConfig
 from .network.pod import PodNetworker
@@ -84,6 +85,7 @@ def reset(config: AgentConfig, everything: bool = False) -> list[str]:
     fsutil.remove_tree(config.logs_dir)
     if network is not None:
         network.teardown()
+        crossnode.remove_all()
         done.append(f"bridge {network.config.bridge}, routes and rules")
     _remove_service_rules(node, config)
     cgroups.remove_all(parent)
