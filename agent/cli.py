@@ -60,7 +60,13 @@ def _add_run(subparsers) -> None:
     run.add_argument("--cluster-cidr", default="10.244.0.0/16")
     run.add_argument("--service-cidr", default="10.96.0.0/12")
     run.add_argument("--cluster-dns", action="append", default=[],
-                     help="the cluster DNS server for ClusterFirst pods (repeatable)")
+                     help="the cluster DNS server for ClusterFirst pods (repeatable; "
+                          "default: the ClusterIP of the kube-system/kube-dns Service)")
+    run.add_argument("--ingress-port", type=int, default=80,
+                     help="the node port the Ingress proxy serves, 0 for none "
+                          "(default: %(default)s)")
+    run.add_argument("--ingress-bind", default="0.0.0.0",
+                     help="the address the Ingress proxy listens on (default: %(default)s)")
     run.add_argument("--cluster-domain", default="cluster.local")
     run.add_argument("--bridge", default="super0")
     run.add_argument("--network-backend", default="host-gw",
@@ -104,6 +110,7 @@ def config_from_args(args) -> AgentConfig:
         root_dir=args.root_dir, run_dir=args.run_dir, runtime=args.runtime,
         node_ip=args.node_ip, pod_cidr=args.pod_cidr, cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr, cluster_dns=tuple(args.cluster_dns),
+        ingress_port=args.ingress_port, ingress_bind=args.ingress_bind,
         cluster_domain=args.cluster_domain, bridge=args.bridge,
         network_backend=args.network_backend, server_port=args.port,
         max_pods=args.max_pods, pod_pids_limit=args.pod_pids_limit, labels=labels,

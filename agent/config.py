@@ -38,7 +38,7 @@ class AgentConfig:
     pod_cidr: str | None = None            # used until the control plane allocates one
     cluster_cidr: str = "10.244.0.0/16"
     service_cidr: str = "10.96.0.0/12"
-    cluster_dns: tuple[str, ...] = ()
+    cluster_dns: tuple[str, ...] = ()      # empty: the kube-dns Service's ClusterIP
     cluster_domain: str = "cluster.local"
     bridge: str = "super0"
     masquerade: bool = True
@@ -46,6 +46,10 @@ class AgentConfig:
     max_pods: int = 110
     pod_pids_limit: int = -1               # per container; -1 = unlimited, as the kubelet
     labels: dict[str, str] = field(default_factory=dict)
+
+    # the Ingress proxy (agent/ingress); 0 = none on this node
+    ingress_bind: str = "0.0.0.0"
+    ingress_port: int = 0
 
     # the HTTPS API (agent/server.py); port 0 = any free port
     server_bind: str = "0.0.0.0"

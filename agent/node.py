@@ -16,7 +16,8 @@
            terminator all wake pods by putting their UID in that queue
         7. the node status and Lease loop, housekeeping (orphans, image GC), the
            HTTPS API (`server.py`), the service proxy and the network policy
-           enforcer (`proxy/`, `netpol/`), each when this installation has it
+           enforcer (`proxy/`, `netpol/`), each when this installation has it,
+           and the Ingress proxy on the node's port 80 (`ingress/`)
 
 The methods below the lifecycle are the small services the sync, the starter
 and the teardown use (so those modules stay free of wiring); the HTTPS API
@@ -171,6 +172,7 @@ class NodeAgent:
         self.pleg.start()
         self.status.start()
         self._spawn(self._housekeeping, "housekeeping")
+        self._start_ingress()
         log.info("superlet %s running: runtime %s, pod CIDR %s, node IP %s",
                  config.node_name, self.runtime.name, self.pod_cidr, self.node_ip)
 
@@ -200,6 +202,31 @@ class NodeAgent:
         self.policies = PolicyEnforcer(self.client, PolicyConfig(node_name=config.node_name))
         self.policies.start()
 
+    def _start_ingress(self) -> None:
+        """The Ingress proxy on the node's port; one that cannot listen is said, not fatal
+        (the node still runs pods)."""
+        self.ingress = None
+        if self.config.ingress_port <= 0:
+            return
+        from .ingress import IngressBindError, IngressConfig, IngressController
+
+        controller = IngressController(self.client, IngressConfig(
+            bind=self.config.ingress_bind, port=self.config.ingress_port,
+            node_name=self.config.node_name))
+        try:
+            self.ingress = controller.start()
+        except IngressBindError as exc:
+            log.warning("no Ingress on this node: %s", exc)
+
+    def cluster_dns(self) -> list[str]:
+        """The nameservers of ClusterFirst pods: --cluster-dns, else the ClusterIP of the
+        kube-dns Service (none: pods use the node's resolver, podfiles.py)."""
+        if self.config.cluster_dns:
+            return list(self.config.cluster_dns)
+        svc = self.services.cache.get("kube-system/kube-dns")
+        ip = ((svc or {}).get("spec") or {}).get("clusterIP")
+        return [ip] if ip and ip != "None" else []
+
     def _start_server(self) -> None:
         try:
             from .server import start_server  # the agent's HTTPS API (another branch)
@@ -219,7 +246,8 @@ class NodeAgent:
             self.queue.shutdown()
         for thread in self._threads:
             thread.join(timeout=10)
-        for part in ("pleg", "status", "probes", "recorder", "proxy", "policies", "routes"):
+        for part in ("ingress", "pleg", "status", "probes", "recorder", "proxy", "policies",
+                     "routes"):
             component = getattr(self, part, None)
             if component is not None:
                 component.stop()

@@ -230,7 +230,7 @@ class PodSyncer:
             agent.set_volume_paths(uid, paths)
             self._volumes_at[uid] = now
         pod_dir = agent.pod_dir(uid)
-        etc_files = podfiles.write_pod_files(pod_dir, pod, pod_ip, list(agent.config.cluster_dns),
+        etc_files = podfiles.write_pod_files(pod_dir, pod, pod_ip, agent.cluster_dns(),
                                              agent.config.cluster_domain)
         return PodContext(pod=pod, pod_dir=pod_dir, logs_dir=agent.config.logs_dir,
                           namespaces={k: sandbox.ns_path(k) for k in ("net", "ipc", "uts")},

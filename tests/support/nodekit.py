@@ -124,13 +124,14 @@ class Cluster:
     """`supernetes server` + `superlet run` in a namespace; the agent's options are the test's."""
 
     def __init__(self, tmp: Path, runtime: str = "superc", node: str | None = None,
-                 agent_args: tuple[str, ...] = ()):
+                 agent_args: tuple[str, ...] = (), server_args: tuple[str, ...] = ()):
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
         self.runtime = runtime
         # unique: agents sharing the test's cgroup each keep their own cgroup parent
         self.node = node or f"node-{uuid.uuid4().hex[:6]}"
         self.agent_args = list(agent_args)
+        self.server_args = list(server_args)
         self.data = tmp / "server"
         self.root_dir = tmp / "superlet"
         self.run_dir = tmp / "run"
@@ -147,7 +148,8 @@ class Cluster:
         self.server = self.ns.popen([str(BIN / "supernetes"), "server", "--data-dir",
                                      str(self.data), "--bind", "127.0.0.1", "--port",
                                      str(SERVER_PORT), "--threads", "128",
-                                     "--node-monitor-grace-period", "60"],
+                                     "--node-monitor-grace-period", "60",
+                                     *self.server_args],
                                     stdout=log, stderr=log)
         log.close()
         admin = self.data / "admin.kubeconfig"
