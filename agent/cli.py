@@ -21,7 +21,7 @@ import sys
 from supernetes.rootfs import cli as image_cli
 
 from .backoff import BackoffPolicy
-from .config import DEFAULT_ROOT_DIR, DEFAULT_RUN_DIR, AgentConfig
+from .config import DEFAULT_ROOT_DIR, DEFAULT_RUN_DIR, AgentConfig, parse_taint
 
 
 def _add_roots(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +63,10 @@ def _add_run(subparsers) -> None:
     run.add_argument("--pod-pids-limit", type=int, default=-1,
                      help="pids limit of every container, -1 for none (default: %(default)s)")
     run.add_argument("--node-label", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--register-with-taints", action="append", default=[], type=_taint,
+                     metavar="KEY[=VALUE]:EFFECT",
+                     help="a taint the Node gets when it is first registered, e.g. "
+                          "node-role.kubernetes.io/control-plane:NoSchedule (repeatable)")
     run.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT")
     run.add_argument("--workers", type=int, default=8, help="pod worker threads")
     run.add_argument("--relist-period", type=float, default=1.0,
@@ -80,6 +84,13 @@ def _add_run(subparsers) -> None:
     run.set_defaults(func=_run)
 
 
+def _taint(text: str) -> dict:
+    try:
+        return parse_taint(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def config_from_args(args) -> AgentConfig:
     labels = {}
     for item in args.node_label:
@@ -95,6 +106,7 @@ def config_from_args(args) -> AgentConfig:
         service_cidr=args.service_cidr, cluster_dns=tuple(args.cluster_dns),
         cluster_domain=args.cluster_domain, bridge=args.bridge, server_port=args.port,
         max_pods=args.max_pods, pod_pids_limit=args.pod_pids_limit, labels=labels,
+        taints=tuple(args.register_with_taints),
         insecure_registries=tuple(args.insecure_registry), workers=args.workers,
         relist_period=args.relist_period, sync_frequency=args.sync_frequency,
         node_status_period=args.node_status_period,
