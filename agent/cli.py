@@ -106,13 +106,13 @@ def config_from_args(args) -> AgentConfig:
         service_cidr=args.service_cidr, cluster_dns=tuple(args.cluster_dns),
         cluster_domain=args.cluster_domain, bridge=args.bridge, server_port=args.port,
         max_pods=args.max_pods, pod_pids_limit=args.pod_pids_limit, labels=labels,
-        taints=tuple(args.register_with_taints),
         insecure_registries=tuple(args.insecure_registry), workers=args.workers,
         relist_period=args.relist_period, sync_frequency=args.sync_frequency,
         node_status_period=args.node_status_period,
         crash_backoff=BackoffPolicy(initial=initial, maximum=maximum),
         image_backoff=BackoffPolicy(initial=initial, maximum=maximum),
         image_gc_high=args.image_gc_high, image_gc_low=args.image_gc_low)
+    config.taints = tuple(args.register_with_taints)
     if args.node_name:
         config.node_name = args.node_name
     return config
