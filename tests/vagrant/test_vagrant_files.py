@@ -239,3 +239,25 @@ def test_join_sh_starts_the_agent_with_the_command_superlet_accepts(tmp_path):
     assert config.cluster_dns == ("10.96.0.10",)
     assert config.taints == ({"key": "node-role.kubernetes.io/control-plane",
                               "effect": "NoSchedule"},)
+
+
+def test_the_lab_and_the_vagrant_nodes_join_with_the_same_command(tmp_path):
+    """`supernetes lab` boots its nodes with the same join command line the Vagrant
+    unit runs: `superlet run --server URL --token T --ca-file CA`, then flags of their
+    own (the lab: its backend and runtime; the VMs: --node-ip, --cluster-dns)."""
+    from supernetes.lab.config import LabConfig
+    from supernetes.lab.lab import agent_argv
+    from supernetes.lab.state import LabState
+
+    lab = agent_argv(LabState(LabConfig(name="joincheck", data_dir=str(tmp_path))),
+                     "abcdef.0123456789abcdef", "/lab/ca.crt")
+    unit = expand_exec_start(VAGRANT / "systemd" / "superlet.service",
+                             {"SERVER": "https://10.0.0.1:6443",
+                              "TOKEN": "abcdef.0123456789abcdef", "CA_FILE": "/lab/ca.crt"})
+
+    def join_flags(argv: list[str]) -> list[str]:
+        return [Path(argv[0]).name, argv[1], *[argv[i] for i in range(2, 8, 2)]]
+
+    assert join_flags(lab) == join_flags(unit) == \
+        ["superlet", "run", "--server", "--token", "--ca-file"]
+    assert (lab[5], lab[7]) == (unit[5], unit[7]) == ("abcdef.0123456789abcdef", "/lab/ca.crt")
