@@ -2,6 +2,7 @@
 #
 #   make demo   install everything, then run the main job
 #   make test   install everything, then lint, check the layers and run the tests
+#   make e2e KUBECONFIG=/path/to/admin.kubeconfig   the end-to-end suite against that cluster
 #
 # `make install` is idempotent: apt runs only when a package is missing, pip only
 # when setup.cfg changed since the venv was last built.
@@ -17,7 +18,7 @@ APT_PACKAGES := \
 	busybox-static debootstrap runc umoci skopeo docker-registry apache2-utils \
 	etcd-server etcd-client qemu-system-x86 shellcheck ruby systemd dnsmasq-base
 
-.PHONY: install apt venv test lint unit demo bench clean vm-kernel vm-test FORCE
+.PHONY: install apt venv test lint unit e2e demo bench clean vm-kernel vm-test FORCE
 
 install: apt venv
 
@@ -62,6 +63,13 @@ test: install lint
 
 unit: install
 	$(VENV)/bin/pytest -m 'not root' $(PYTEST_ARGS)
+
+# The end-to-end suite (tests/e2e_cluster) against any running cluster, through the
+# real kubectl (E2E_KUBECTL, default /usr/bin/kubectl); without KUBECONFIG every
+# test is skipped, saying so. A `supernetes up --netns NAME` cluster is reached from
+# inside its namespace: `ip netns exec NAME make e2e KUBECONFIG=...`.
+e2e: venv
+	E2E_KUBECONFIG="$(KUBECONFIG)" $(VENV)/bin/pytest -p no:cacheprovider tests/e2e_cluster $(PYTEST_ARGS)
 
 # The cgroup v2 VM harness (tests/vm): Debian's kernel, fetched with apt-get
 # download and unpacked (never installed), plus a busybox initramfs. The harness

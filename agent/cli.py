@@ -22,7 +22,7 @@ import sys
 from supernetes.rootfs import cli as image_cli
 
 from .backoff import BackoffPolicy
-from .config import DEFAULT_ROOT_DIR, DEFAULT_RUN_DIR, AgentConfig
+from .config import DEFAULT_ROOT_DIR, DEFAULT_RUN_DIR, AgentConfig, parse_taint
 
 
 def _add_roots(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +80,10 @@ def _add_run(subparsers) -> None:
     run.add_argument("--pod-pids-limit", type=int, default=-1,
                      help="pids limit of every container, -1 for none (default: %(default)s)")
     run.add_argument("--node-label", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--register-with-taints", action="append", default=[], type=_taint,
+                     metavar="KEY[=VALUE]:EFFECT",
+                     help="a taint the Node gets when it is first registered, e.g. "
+                          "node-role.kubernetes.io/control-plane:NoSchedule (repeatable)")
     run.add_argument("--insecure-registry", action="append", default=[], metavar="HOST:PORT")
     run.add_argument("--workers", type=int, default=8, help="pod worker threads")
     run.add_argument("--relist-period", type=float, default=1.0,
@@ -95,6 +99,13 @@ def _add_run(subparsers) -> None:
     run.add_argument("--log-level", default="info",
                      choices=["debug", "info", "warning", "error"])
     run.set_defaults(func=_run)
+
+
+def _taint(text: str) -> dict:
+    try:
+        return parse_taint(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def config_from_args(args) -> AgentConfig:
@@ -120,6 +131,7 @@ def config_from_args(args) -> AgentConfig:
         crash_backoff=BackoffPolicy(initial=initial, maximum=maximum),
         image_backoff=BackoffPolicy(initial=initial, maximum=maximum),
         image_gc_high=args.image_gc_high, image_gc_low=args.image_gc_low)
+    config.taints = tuple(args.register_with_taints)
     if args.node_name:
         config.node_name = args.node_name
     return config

@@ -46,6 +46,7 @@ class AgentConfig:
     max_pods: int = 110
     pod_pids_limit: int = -1               # per container; -1 = unlimited, as the kubelet
     labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[dict, ...] = ()          # set on the Node when it is first registered
 
     # the Ingress proxy (agent/ingress); 0 = none on this node
     ingress_bind: str = "0.0.0.0"
@@ -111,3 +112,22 @@ class AgentConfig:
     @property
     def runtime_name(self) -> str:
         return os.path.basename(self.runtime)
+
+
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def parse_taint(text: str) -> dict:
+    """`KEY[=VALUE]:EFFECT`, as the kubelet's --register-with-taints, into a Node taint."""
+    head, sep, effect = text.rpartition(":")
+    if not sep or not head:
+        raise ValueError(f"{text!r}: expected KEY[=VALUE]:EFFECT")
+    if effect not in TAINT_EFFECTS:
+        raise ValueError(f"{text!r}: the effect must be one of {', '.join(TAINT_EFFECTS)}")
+    key, has_value, value = head.partition("=")
+    if not key:
+        raise ValueError(f"{text!r}: the taint has no key")
+    taint = {"key": key, "effect": effect}
+    if has_value:
+        taint["value"] = value
+    return taint

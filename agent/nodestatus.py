@@ -11,7 +11,8 @@ As the kubelet (since Kubernetes 1.17) does it, two signals with two rhythms:
              each period but written only when something changed, or once a
              minute so the conditions' heartbeat times stay fresh.
 
-`register()` creates the Node (or adopts the one a previous run made), and
+`register()` creates the Node (with `--register-with-taints`' taints, which an
+existing Node does not get again) or adopts the one a previous run made, and
 settles its pod CIDR: the one the control plane allocated wins; until one is
 allocated, `--pod-cidr` is written into the Node's spec; with neither, it waits.
 """
@@ -60,10 +61,14 @@ class NodeStatusReporter:
         labels = {"kubernetes.io/hostname": config.node_name, "kubernetes.io/os": "linux",
                   "kubernetes.io/arch": arch, "beta.kubernetes.io/os": "linux",
                   "beta.kubernetes.io/arch": arch, **config.labels}
+        spec: dict = {"podCIDR": config.pod_cidr, "podCIDRs": [config.pod_cidr]} \
+            if config.pod_cidr else {}
+        if config.taints:
+            # As the kubelet: only a new Node gets them; a taint an admin removed
+            # from an existing Node stays removed when the agent restarts.
+            spec["taints"] = [dict(t) for t in config.taints]
         body = {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": config.node_name, "labels": labels},
-                "spec": {"podCIDR": config.pod_cidr, "podCIDRs": [config.pod_cidr]}
-                if config.pod_cidr else {}}
+                "metadata": {"name": config.node_name, "labels": labels}, "spec": spec}
         try:
             self.node = self.nodes.create(body)
             log.info("registered node %s", config.node_name)

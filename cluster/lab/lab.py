@@ -186,7 +186,8 @@ def node_env(state: LabState, node: Machine) -> dict[str, str]:
 
 
 def agent_argv(state: LabState, token: str, ca_file: str) -> list[str]:
-    """The join command: the very one a remote machine runs (vagrant/provision/node.sh)."""
+    """The join command: the very one a remote machine runs (vagrant/systemd/superlet.service,
+    started by vagrant/provision/join.sh; tests/vagrant checks they agree)."""
     config = state.config
     return [_bin("superlet"), "run", "--server", config.server_url, "--token", token,
             "--ca-file", ca_file, "--network-backend", config.backend,
