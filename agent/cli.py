@@ -31,11 +31,11 @@ def _add_roots(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root-dir", default=os.environ.get("SUPERLET_ROOT_DIR",
                                                              DEFAULT_ROOT_DIR),
                         help="persistent state: credentials, images, pods, logs "
-                             "(default: $SUPERLET_ROOT_DIR or %s)" % DEFAULT_ROOT_DIR)
+                             f"(default: $SUPERLET_ROOT_DIR or {DEFAULT_ROOT_DIR})")
     parser.add_argument("--run-dir", default=os.environ.get("SUPERLET_RUN_DIR",
                                                             DEFAULT_RUN_DIR),
                         help="volatile state: sandboxes, runtime state "
-                             "(default: $SUPERLET_RUN_DIR or %s)" % DEFAULT_RUN_DIR)
+                             f"(default: $SUPERLET_RUN_DIR or {DEFAULT_RUN_DIR})")
     parser.add_argument("--runtime", default="superc",
                         help="superc (default), runc, or the path of an OCI runtime binary")
 

@@ -21,8 +21,7 @@ from supernetes.rootfs.images import ImageService
 from . import cgroups, fsutil
 from .config import AgentConfig
 from .localstate import LocalState
-from .network import nft
-from .network import crossnode
+from .network import crossnode, nft
 from .network.ipam import HostLocalIPAM
 from .network.node import NodeNetwork, NodeNetworkConfig
 from .network.pod import PodNetworker
