@@ -1,6 +1,7 @@
 """The leak check really catches leaks, reports them against the test, and cleans up."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -69,8 +70,10 @@ def test_a_leaking_test_fails_with_what_it_left_and_the_leak_is_removed(tmp_path
     for what in ("netns:", name, "mounts:", "(tmpfs)", "processes:", "sleep 300", "cgroups:"):
         assert what in out, f"{what!r} not reported:\n{out}"
     assert name not in os.listdir("/run/netns")
-    assert "sleep 300" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
-                                             text=True).stdout.splitlines()
+    # The very process that leaked is gone (other sessions may run a `sleep 300` too).
+    leaked_pid = re.search(r"(\d+) sleep 300", out).group(1)
+    assert not os.path.exists(f"/proc/{leaked_pid}/cmdline") or \
+        open(f"/proc/{leaked_pid}/cmdline", "rb").read() != b"sleep\x00300\x00"
 
 
 MACHINE = '''
