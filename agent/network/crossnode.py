@@ -43,6 +43,7 @@ from .vxlan import pod_mtu as vxlan_pod_mtu
 log = logging.getLogger(__name__)
 
 BACKENDS = ("host-gw", "vxlan")
+IFF_LOOPBACK = 0x8   # <linux/if.h>
 
 
 class RoutingError(RuntimeError):
@@ -90,15 +91,18 @@ def desired_peers(nodes: list[dict], me: str) -> list[Peer]:
 def pod_mtu(backend: str, node_ip: str, netns: str | None = None) -> int:
     """The MTU pods should get: the uplink's, less the overlay's headers with vxlan.
 
-    A node announcing a loopback address (a one-node cluster in a namespace of its
+    A node whose address sits on loopback (a one-node cluster in a namespace of its
     own) has no uplink: its pods get Ethernet's 1500, as a bridge cannot take lo's 65536.
     """
     from .netns import route_socket
 
     with route_socket(netns) as ipr:
         for entry in ipr.get_addr(family=socket.AF_INET):
-            if entry.get_attr("IFA_ADDRESS") == node_ip and not node_ip.startswith("127."):
-                mtu = ipr.get_links(entry["index"])[0].get_attr("IFLA_MTU")
+            if entry.get_attr("IFA_ADDRESS") == node_ip:
+                link = ipr.get_links(entry["index"])[0]
+                if link["flags"] & IFF_LOOPBACK:
+                    break
+                mtu = link.get_attr("IFLA_MTU")
                 return vxlan_pod_mtu(mtu) if backend == "vxlan" else mtu
     return vxlan_pod_mtu(1500) if backend == "vxlan" else 1500
 

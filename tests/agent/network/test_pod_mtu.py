@@ -30,6 +30,8 @@ def test_the_uplinks_mtu_less_the_overlay_headers_with_vxlan(netns):
 
 def test_a_node_announcing_loopback_gets_ethernets_mtu_not_los(netns):
     # lo's 65536 is more than a bridge takes: `supernetes up --netns` failed on it.
+    subprocess.run(["ip", "-n", netns, "addr", "add", "10.213.1.1/32", "dev", "lo"], check=True)
+    assert pod_mtu("host-gw", "10.213.1.1", netns=f"/run/netns/{netns}") == 1500
     mtu = pod_mtu("host-gw", "127.0.0.1", netns=f"/run/netns/{netns}")
     assert mtu == 1500
     subprocess.run(["ip", "-n", netns, "link", "add", "br-mtu", "mtu", str(mtu),
