@@ -74,6 +74,19 @@ class Server:
         self.components: list = []
         self._deleted_namespaces: dict[str, float] = {}
 
+    # GETs answered from memory (discovery.py): nothing to wait for.
+    _AT_ONCE = frozenset({"/healthz", "/livez", "/readyz", "/version", "/api", "/apis",
+                          "/api/v1"})
+
+    def answers_at_once(self, path: str, query: str) -> bool:
+        """Whether a GET of `path` is answered without waiting on anything but the CPU:
+        health and discovery, and one object read from a local store (SQLite: tens of
+        microseconds; etcd is a network round trip away). The worker serves these on
+        its poller thread, one after another (worker.py)."""
+        if path in self._AT_ONCE:
+            return True
+        return self.store.local_reads and views.reads_one_object(path, query)
+
     def namespace_deleted(self, name: str) -> None:
         self._deleted_namespaces[name] = time.monotonic() + 10.0
 

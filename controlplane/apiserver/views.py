@@ -58,6 +58,25 @@ def _parse(rest: str):
 _NO_ARGS = ImmutableMultiDict()
 
 
+def reads_one_object(path: str, query: str) -> bool:
+    """Whether a GET of `path` reads one object (or its status or scale) and nothing
+    else: no list, no watch, no proxy to a node agent. (The worker serves those on
+    its poller thread when the store reads locally: see worker.py.)"""
+    if path.startswith("/api/"):
+        rest = path[len("/api/"):].partition("/")[2]
+    elif path.startswith("/apis/"):
+        rest = path[len("/apis/"):].split("/", 2)[-1] if path.count("/") > 3 else ""
+    else:
+        return False
+    if not rest or "watch" in query:
+        return False
+    try:
+        _, _, name, sub = _parse(rest)
+    except errors.ApiError:
+        return False
+    return name is not None and sub in (None, "status", "scale")
+
+
 def resource_view(version: str, rest: str, group: str = "") -> Response:
     server = current_app.extensions["supernetes"]
     req = request._get_current_object()       # one proxy lookup, not one per attribute
