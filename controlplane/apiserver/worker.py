@@ -14,7 +14,8 @@ one object (a local store read of microseconds), discovery, health. When a
 kept-alive connection turns readable, the poller reads what has arrived
 (non-blocking); if that is a complete GET that the app calls quick
 (`Server.answers_at_once`), it parses it, runs the app and writes the response
-in one non-blocking `send`, then goes on with the next ready connection:
+in one non-blocking `send` (quickhttp.py: gunicorn's own request and response
+objects would cost more than the app), then goes on with the next ready connection:
 requests from many connections run one after the other on one thread, with no
 hand-off and nobody to fight for the GIL. A response the socket cannot take at
 once (a slow reader, a big object) is finished by a pool thread.
@@ -32,6 +33,7 @@ On exit the watch cache stops first, so open watches end.
 
 from __future__ import annotations
 
+import io
 import logging
 import select
 import ssl
@@ -42,6 +44,8 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
+from .quickhttp import HEAD_END, QuickHttp
+
 log = logging.getLogger(__name__)
 
 # After a response on a keep-alive connection, how long the pool thread waits for
@@ -51,12 +55,6 @@ KEEPALIVE_LINGER = 0.002
 # Requests served in a row from one connection's buffer (HTTP pipelining) before
 # the poller goes on with the other connections.
 MAX_PIPELINED = 16
-
-_HEAD_END = b"\r\n\r\n"
-# A request carrying any of these goes to the pool: it has a body, or wants an
-# interim response, or to switch protocols.
-_NOT_INLINE_HEADERS = (b"\ncontent-length:", b"\ntransfer-encoding:", b"\nexpect:",
-                       b"\nupgrade:")
 
 
 def _nothing_buffered(conn) -> bool:
@@ -130,18 +128,18 @@ class _OneWriteResponse(wsgi.Response):
             sock.sendall(data)
 
 
-class _Inline:
-    """A connection as `handle_request` sees it, writing into a collector."""
-
-    __slots__ = ("client", "server", "sock")
-
-    def __init__(self, conn, collector: _Collector):
-        self.sock = collector
-        self.client = conn.client
-        self.server = conn.server
-
-
 class Worker(ThreadWorker):
+    quick: QuickHttp
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        server = getattr(self.wsgi, "extensions", {}).get("supernetes")
+        answers_at_once = server.answers_at_once if server is not None else None
+        if self.cfg.accesslog:      # gunicorn logs what it serves itself: let it serve all
+            answers_at_once = None
+        self.quick = QuickHttp(self.cfg, self.wsgi,
+                               answers_at_once or (lambda path, query: False))
+
     # -- on the poller thread ----------------------------------------------------------
 
     def on_client_socket_readable(self, conn, client):
@@ -165,20 +163,22 @@ class Worker(ThreadWorker):
         True: served, the connection stays open; False: closed or handed to a pool
         thread; None: not for this thread (incomplete, has a body, may wait)."""
         unreader = conn.parser.unreader
-        if _HEAD_END not in unreader.buf.getvalue() or _pending(conn.sock):
+        if HEAD_END not in unreader.buf.getvalue() or _pending(conn.sock):
             self._receive(conn)
         buf = unreader.buf.getvalue()
-        if _HEAD_END not in buf or not self._quick(buf):
+        end = buf.find(HEAD_END) + len(HEAD_END)
+        environ = self.quick.environ_of(buf[:end], conn) if end >= len(HEAD_END) else None
+        if environ is None:
             return None
-        collector = _Collector(conn.sock)
+        unreader.buf = io.BytesIO()
+        unreader.buf.write(buf[end:])
+        self.nr += 1
         try:
-            req = next(conn.parser)
-            # (no body to drain: a request with one never comes here)
-            keepalive = self.handle_request(req, _Inline(conn, collector))
-        except Exception as exc:            # a malformed request: gunicorn's 400, then close
-            self._fail(conn, exc)
+            data, keepalive = self.quick.respond(environ, close=self._must_close())
+        except Exception:                   # as gunicorn does when the app itself fails
+            self.log.exception("Error handling request")
+            self._close(conn)
             return False
-        data = collector.take()
         try:
             sent = conn.sock.send(data)
         except (ssl.SSLWantWriteError, BlockingIOError):
@@ -196,6 +196,14 @@ class Worker(ThreadWorker):
             self._close(conn)
             return False
         return True
+
+    def _must_close(self) -> bool:
+        """gunicorn's reasons to close after this response (stopping, too many idle)."""
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+        return not self.alive or not self.cfg.keepalive or \
+            len(self.keepalived_conns) >= self.max_keepalived
 
     def _more_arrived(self, conn) -> bool:
         return bool(conn.parser.unreader.buf.getvalue()) or bool(_pending(conn.sock))
@@ -216,29 +224,8 @@ class Worker(ThreadWorker):
             unreader.buf.write(data)
             # Stop once a head is complete and TLS holds nothing more decrypted:
             # anything else is still in the kernel, where the poller sees it.
-            if _HEAD_END in unreader.buf.getvalue() and not _pending(conn.sock):
+            if HEAD_END in unreader.buf.getvalue() and not _pending(conn.sock):
                 return
-
-    def _quick(self, buf: bytes) -> bool:
-        """A complete bodiless GET (or HEAD) of a path the app answers without waiting."""
-        end = buf.find(_HEAD_END)
-        if not (buf.startswith(b"GET ") or buf.startswith(b"HEAD ")):
-            return False
-        head = buf[:end + 2].lower()
-        if any(name in head for name in _NOT_INLINE_HEADERS):
-            return False
-        line = buf[:buf.find(b"\r\n")]
-        parts = line.split(b" ")
-        if len(parts) != 3:
-            return False
-        target = parts[1]
-        path, _, query = target.partition(b"?")
-        try:
-            path_text, query_text = path.decode("ascii"), query.decode("ascii")
-        except UnicodeDecodeError:
-            return False
-        answers = getattr(self.wsgi, "extensions", {}).get("supernetes")
-        return answers is not None and answers.answers_at_once(path_text, query_text)
 
     def _park(self, conn) -> None:
         """Back to the poller until the client's next request (gthread's keep-alive)."""
@@ -250,14 +237,6 @@ class Worker(ThreadWorker):
     def _close(self, conn) -> None:
         self.nr_conns -= 1
         conn.close()
-
-    def _fail(self, conn, exc: Exception) -> None:
-        try:
-            conn.sock.settimeout(1.0)
-            self.handle_error(None, conn.sock, conn.client, exc)
-        except Exception:                   # the client is gone: nothing to tell it
-            pass
-        self._close(conn)
 
     def _to_pool(self, conn, fn, *args) -> None:
         future = self.tpool.submit(fn, conn, *args)
