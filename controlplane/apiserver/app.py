@@ -217,6 +217,12 @@ class FastLane:
             response = http_error_response(exc)
         except Exception as exc:
             response = unexpected_error_response(exc, req.method, req.path)
+        if response.is_sequence and response.status_code not in (204, 304) and \
+                response.status_code >= 200:
+            # A body in memory: what werkzeug's `response(environ, start_response)`
+            # would send, without its header copies and iterator wrappers.
+            start_response(response.status, response.headers.to_wsgi_list())
+            return response.response
         return response(environ, start_response)
 
 
