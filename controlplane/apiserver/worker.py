@@ -260,18 +260,24 @@ class Worker(ThreadWorker):
         result = super().handle(conn)
         # A busy keep-alive connection stays on its pool thread: a client that sends
         # its next request within KEEPALIVE_LINGER is served at once by the same
-        # thread; an idle one goes back to the poller, holding no thread.
+        # thread; an idle one goes back to the poller, holding no thread. Except after
+        # a quick GET (the first on a new connection comes here): such a client most
+        # likely sends more, and those the poller serves for less; a connection kept
+        # busy would otherwise never get back to it.
         # (gunicorn < 23 returns tuples here: then the loop simply never runs)
-        while result is True and self.alive and _nothing_buffered(conn) and \
-                _readable(conn.sock, KEEPALIVE_LINGER):
+        while result is True and self.alive and not getattr(conn, "asked_quick", False) and \
+                _nothing_buffered(conn) and _readable(conn.sock, KEEPALIVE_LINGER):
             result = super().handle(conn)
         return result
 
     def handle_request(self, req, conn):
-        """gunicorn 27's `ThreadWorker.handle_request`, with one change: the response
-        is an `_OneWriteResponse`."""
+        """gunicorn 27's `ThreadWorker.handle_request`, with two changes: the response
+        is an `_OneWriteResponse`, and `conn.asked_quick` says whether the request
+        was one the poller could have served."""
         environ = {}
         resp = None
+        conn.asked_quick = req.method == "GET" and self.quick.answers_at_once(
+            req.path or "", req.query or "")
         try:
             self.cfg.pre_request(self, req)
             request_start = datetime.now()
