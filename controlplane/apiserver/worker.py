@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 # the client's next request before handing the connection back to the poller.
 KEEPALIVE_LINGER = 0.002
 
+# A body larger than this leaves in its own write after the header: copying it to
+# join the two costs more than the system call it saves.
+ONE_WRITE_MAX = 64 * 1024
+
 # Requests served in a row from one connection's buffer (HTTP pipelining) before
 # the poller goes on with the other connections.
 MAX_PIPELINED = 16
@@ -104,10 +108,11 @@ class _Collector:
 
 class _OneWriteResponse(wsgi.Response):
     """gunicorn's response, with the header held back until the first body bytes (or the
-    end), then both sent in one write. Later writes (a streamed watch) go straight out."""
+    end), then both sent in one write, unless the body is big (`ONE_WRITE_MAX`). Later
+    writes (a streamed watch) go straight out."""
 
     def write(self, arg):
-        if self.headers_sent:
+        if self.headers_sent or len(arg) > ONE_WRITE_MAX:
             return super().write(arg)
         self._collecting(super().write, arg)
 
