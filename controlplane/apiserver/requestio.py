@@ -6,7 +6,7 @@ reading of bodies and options as the main verbs without importing the views.
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response
 
 from . import codec, errors, objects, resources, tables
 
@@ -14,7 +14,7 @@ from . import codec, errors, objects, resources, tables
 def respond(obj: dict, code: int = 200, ctx: resources.Ctx | None = None,
             view=codec.PLAIN) -> Response:
     if view.table and obj.get("kind") != "Status" and ctx is not None:
-        obj = tables.table(ctx.rt, [obj], tables.check_include(request.args.get(
+        obj = tables.table(ctx.rt, [obj], tables.check_include(ctx.args.get(
             "includeObject")), view.table_version)
     elif view.partial and obj.get("kind") != "Status":
         obj = tables.partial(obj, view.table_version)
@@ -48,20 +48,21 @@ def field_manager(args) -> None:
         raise errors.bad_request("fieldManager: must be at most 128 printable characters")
 
 
-def body():
+def body(ctx: resources.Ctx):
+    request = ctx.request
     data = codec.read_body(request.stream, request.content_length)
     return data, request.headers.get("Content-Type")
 
 
 def decoded_body(ctx: resources.Ctx):
-    data, content_type = body()
+    data, content_type = body(ctx)
     return codec.decode(data, content_type, strict=ctx.field_validation == "Strict")
 
 
 def delete_options(ctx: resources.Ctx) -> resources.DeleteOptions:
     args = ctx.args
     options = resources.DeleteOptions()
-    data, content_type = body()
+    data, content_type = body(ctx)
     options_body = codec.decode(data, content_type) if data.strip() else {}
     if not isinstance(options_body, dict):
         raise errors.bad_request("DeleteOptions must be an object")

@@ -41,6 +41,8 @@ class Ctx:
     name: str | None
     sub: str | None
     args: object                        # the query parameters (a MultiDict)
+    request: object = None              # the HTTP request (werkzeug's), for its body;
+                                        # None when the server acts on its own
     dry_run: bool = False
     field_validation: str = "Warn"
     warnings: list[str] = field(default_factory=list)

@@ -31,17 +31,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import select
 import threading
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
 
 from .. import kubeconfig
 from ..store import open_store
 from . import kubernetes_service, pki
 from .app import create_app
 from .config import ServeError, ServerConfig
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -77,71 +76,6 @@ def write_kubeconfigs(config: ServerConfig, server, port: int) -> None:
     # Last: the admin kubeconfig appearing is the "ready" signal.
     kubeconfig.write(config.admin_kubeconfig,
                      kubeconfig.KubeConfig(url, ca, server.tokens.admin, "admin"))
-
-
-# After a response on a keep-alive connection, how long the pool thread waits for
-# the client's next request before handing the connection back to the poller.
-KEEPALIVE_LINGER = 0.002
-
-
-def _nothing_buffered(conn) -> bool:
-    """The connection's parser holds no bytes of a next request (gthread re-queues those)."""
-    buf = getattr(getattr(getattr(conn, "parser", None), "unreader", None), "buf", None)
-    return bool(getattr(conn, "initialized", False)) and buf is not None and not buf.getvalue()
-
-
-def _readable(sock, timeout: float) -> bool:
-    try:
-        if sock.pending():                      # bytes already decrypted by TLS
-            return True
-        return bool(select.select([sock], [], [], timeout)[0])
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-class Worker(ThreadWorker):
-    """gthread, plus two things.
-
-    A busy keep-alive connection stays on its pool thread: gthread returns every
-    connection to the main thread's poller after each response, which costs three
-    thread hand-offs (and GIL hand-offs) per request. A client that sends its
-    next request within KEEPALIVE_LINGER is served right away by the same thread;
-    an idle one goes back to the poller as before, holding no thread.
-
-    And on exit the watch cache stops first, so open watches end.
-    """
-
-    def handle(self, conn):
-        result = super().handle(conn)
-        # (gunicorn < 23 returns tuples here: then the loop simply never runs)
-        while result is True and self.alive and _nothing_buffered(conn) and \
-                _readable(conn.sock, KEEPALIVE_LINGER):
-            result = super().handle(conn)
-        return result
-
-    def handle_exit(self, sig, frame):
-        server = getattr(self.wsgi, "extensions", {}).get("supernetes")
-        if server is None or not server.components:
-            self._stop_serving(server, sig, frame)
-            return
-        # The embedded scheduler and controllers stop first, while this worker still
-        # serves, so they can release their Leases (a peer server takes over at once
-        # instead of after the Lease expires). Not in the signal handler itself: the
-        # main thread must go on accepting their requests meanwhile.
-        def components_then_serving():
-            server.stop_components()
-            self._stop_serving(server, sig, frame)
-        threading.Thread(target=components_then_serving, daemon=True).start()
-
-    def _stop_serving(self, server, sig, frame):
-        if server is not None:
-            server.cacher.stopped.set()
-            threading.Thread(target=server.cacher.stop, daemon=True).start()
-        super().handle_exit(sig, frame)
-
-    def handle_quit(self, sig, frame):
-        self.handle_exit(sig, frame)
-        super().handle_quit(sig, frame)
 
 
 def _post_worker_init(config: ServerConfig):

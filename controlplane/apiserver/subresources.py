@@ -19,8 +19,6 @@ NoExecute tolerations of new pods (DefaultTolerationSeconds).
 
 from __future__ import annotations
 
-from flask import request
-
 from ..api import registry
 from ..api.errors import FieldError
 from . import authz, codec, errors, objects, patching, requestio, resources, strategy
@@ -98,8 +96,8 @@ def dispatch(ctx: resources.Ctx, method: str, view):
         if proxy is None:
             raise errors.unavailable(f"pods/{sub} is served by the node agent, and no node "
                                      f"agent proxy is configured")
-        return proxy(ctx, request)
-    raise errors.method_not_allowed(method, request.path)
+        return proxy(ctx, ctx.request)
+    raise errors.method_not_allowed(method, ctx.request.path)
 
 
 def _dict(value) -> dict:
@@ -157,7 +155,7 @@ def set_scale(ctx: resources.Ctx, body) -> dict:
 
 
 def patch_scale(ctx: resources.Ctx) -> dict:
-    data, content_type = requestio.body()
+    data, content_type = requestio.body(ctx)
     kind = codec.media_type(content_type)
     current = scale_of(ctx, resources.get(ctx))
     patch_doc = codec.decode(data, kind)

@@ -58,9 +58,33 @@ def _parse(rest: str):
 _NO_ARGS = ImmutableMultiDict()
 
 
+def reads_one_object(path: str, query: str) -> bool:
+    """Whether a GET of `path` reads one object (or its status or scale) and nothing
+    else: no list, no watch, no proxy to a node agent. (The worker serves those on
+    its poller thread when the store reads locally: see worker.py.)"""
+    if path.startswith("/api/"):
+        rest = path[len("/api/"):].partition("/")[2]
+    elif path.startswith("/apis/"):
+        rest = path[len("/apis/"):].split("/", 2)[-1] if path.count("/") > 3 else ""
+    else:
+        return False
+    if not rest or "watch" in query:
+        return False
+    try:
+        _, _, name, sub = _parse(rest)
+    except errors.ApiError:
+        return False
+    return name is not None and sub in (None, "status", "scale")
+
+
 def resource_view(version: str, rest: str, group: str = "") -> Response:
-    server = current_app.extensions["supernetes"]
-    req = request._get_current_object()       # one proxy lookup, not one per attribute
+    """The Flask view of every resource path (most requests come by `fastlane.py`)."""
+    return serve(current_app.extensions["supernetes"], g.user, request._get_current_object(),
+                 version, rest, group)
+
+
+def serve(server, user, req, version: str, rest: str, group: str = "") -> Response:
+    """Answer one request to a resource path, as `user`; `req` is werkzeug's request."""
     plural, namespace, name, sub = _parse(rest)
     rt = registry.lookup(group, version, plural)
     if rt is None or (namespace is not None and not rt.namespaced) or (
@@ -74,7 +98,7 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
     watching = args.get("watch") in ("true", "1")
     collection = name is None
     verb = authz.verb_of(method, collection, watching)
-    ctx = resources.Ctx(server, g.user, rt, namespace, name, sub, args)
+    ctx = resources.Ctx(server, user, rt, namespace, name, sub, args, req)
     ctx.dry_run = requestio.dry_run(args)
     view = codec.negotiate(req.environ.get("HTTP_ACCEPT"))
 
@@ -84,7 +108,7 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         return subresources.dispatch(ctx, method, view)
     if method not in ("GET", "PUT", "PATCH", "DELETE") or (
             sub is not None and method == "DELETE"):
-        raise errors.method_not_allowed(method, request.path)
+        raise errors.method_not_allowed(method, req.path)
     authz.authorize(server, ctx.user, verb, rt, namespace, name, sub)
     if method == "GET":
         if view is codec.PLAIN:
@@ -103,8 +127,8 @@ def resource_view(version: str, rest: str, group: str = "") -> Response:
         obj, created = resources.update(ctx, requestio.decoded_body(ctx))
         return requestio.respond(obj, 201 if created else 200, ctx, view)
     if sub == "finalize":
-        raise errors.method_not_allowed(method, request.path)
-    data, content_type = requestio.body()
+        raise errors.method_not_allowed(method, req.path)
+    data, content_type = requestio.body(ctx)
     return requestio.respond(patching.patch(ctx, data, content_type), 200, ctx, view)
 
 
@@ -112,7 +136,7 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
     rt, args = ctx.rt, ctx.args
     if method == "POST":
         if rt.namespaced and ctx.namespace is None:
-            raise errors.method_not_allowed(method, request.path)
+            raise errors.method_not_allowed(method, ctx.request.path)
         ctx.field_validation = requestio.field_validation(args)
         requestio.field_manager(args)
         body = requestio.decoded_body(ctx)
@@ -133,7 +157,7 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
         include = tables.check_include(args.get("includeObject"))
         if watching:
             streamer = lists.watch(ctx, filter_, view, include,
-                                   request.environ.get("gunicorn.socket"))
+                                   ctx.request.environ.get("gunicorn.socket"))
             return Response(streamer.stream(), 200, content_type="application/json",
                             direct_passthrough=True)
         result = lists.list_(ctx, filter_)
@@ -141,7 +165,7 @@ def _collection(ctx: resources.Ctx, method: str, verb: str, view, watching: bool
                         content_type="application/json")
     if method == "DELETE":
         if rt.namespaced and ctx.namespace is None:
-            raise errors.method_not_allowed(method, request.path)
+            raise errors.method_not_allowed(method, ctx.request.path)
         options = requestio.delete_options(ctx)
         return requestio.respond(lists.delete_collection(ctx, filter_, options), 200, ctx)
-    raise errors.method_not_allowed(method, request.path)
+    raise errors.method_not_allowed(method, ctx.request.path)

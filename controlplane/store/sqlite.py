@@ -39,6 +39,8 @@ from .watcher import QueueWatch
 
 
 class SqliteStore(Store):
+    local_reads = True
+
     def __init__(self, path: str, *, retention: float = 300.0, max_revisions: int = 50_000,
                  compact_interval: float = 30.0, ring_size: int = 4096,
                  max_pending: int = 10_000, max_readers: int = 8):
