@@ -39,6 +39,7 @@ at the end, also on an error or Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -171,6 +172,25 @@ class Path2:
         return run_in(self.client_ns, "rr", self.server_ip, str(PORT), str(count))["us"]
 
 
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C or SIGTERM during a teardown waits until the teardown is done, then
+    interrupts: an interrupted `lab down` leaves machines running that nothing
+    knows of any more. (A handler, not SIG_IGN or a blocked mask: those the
+    teardown's child processes would inherit.)"""
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
+                for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 # --- the peer: two namespaces, one veth pair ------------------------------------------------
 
 class BareVeth:
@@ -226,8 +246,9 @@ class Cluster:
         try:
             self.lab = Lab(lab_mod.up(config, progress=lambda line: None))
         except BaseException:
-            if LabState.exists(config.data_dir):
-                lab_mod.down(config.data_dir)
+            with signals_held():
+                if LabState.exists(config.data_dir):
+                    lab_mod.down(config.data_dir)
             raise
 
     def pods(self) -> None:
@@ -362,17 +383,28 @@ def main() -> int:
                 rows = compare(peer.path, cluster.path, rounds, seconds, count)
             finally:
                 if cluster is not None:
-                    cluster.close()
+                    with signals_held():
+                        cluster.close()
             print_table(f"Pod to pod across nodes, {backend} (pod MTU {cluster.mtu}), versus "
                         f"a bare veth pair (MTU {cluster.uplink_mtu}, the nodes' uplinks'): "
                         f"{rounds} rounds, {seconds:g} s streams, {count:,} round trips each",
                         rows)
         print("\nTarget: cross-node / bare throughput >= 0.90 (RR p50: lower is better)")
     finally:
-        peer.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        with signals_held():
+            peer.close()
+            left = [str(tmp / b / "lab") for b in backends if LabState.exists(str(tmp / b / "lab"))]
+            if left:      # a lab that would not go down: keep its state for `lab down`
+                print(f"bench/crossnode.py: a lab is left, remove it with `supernetes lab down "
+                      f"--data-dir {left[0]}`", file=sys.stderr)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("bench/crossnode.py: interrupted (everything it made is removed)", file=sys.stderr)
+        sys.exit(130)
