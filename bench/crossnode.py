@@ -341,6 +341,7 @@ def compare(peer: Path2, cluster: Path2, rounds: int, seconds: float, count: int
                         "RR p50 us": percentile(r["rr"], 0.5),
                         "RR p99 us": percentile(r["rr"], 0.99)}
     rows[cluster.name + " / bare"] = {"throughput": statistics.median(ratios),
+                                      "min": min(ratios), "max": max(ratios),
                                       "RR p50": statistics.median(latency_ratios)}
     return rows
 
