@@ -151,6 +151,21 @@ def test_a_cluster_ip_spreads_connections_over_ready_endpoints_only(apps):
     assert wait_for(lambda: len(endpoint_ips(lab, "web")) == 3, 30), endpoint_ips(lab, "web")
 
 
+def test_a_service_with_no_ready_endpoint_refuses_at_once_from_every_node(apps):
+    lab = apps
+    lab.client.create(service("nobody", {"app": "nobody"}))
+    try:
+        url = f"http://{cluster_ip(lab, 'nobody')}/"
+        for client in CLIENTS:
+            started = time.monotonic()
+            answer = lab.fetch(client, url, timeout=10)
+            # refused by the rules, not dropped: the client does not sit out its timeout
+            assert "refused" in answer, (client, answer)
+            assert time.monotonic() - started < 10, (client, answer)
+    finally:
+        lab.client.delete("v1", "Service", "nobody", "default")
+
+
 class Stream:
     """A loop of requests to a URL from one pod, each answer stamped on arrival."""
 
@@ -290,15 +305,27 @@ def test_an_ingress_on_every_node_routes_two_hosts_to_two_services(apps):
             assert set(clients) == set(CLIENTS), (number, clients)
         unknown = lab.fetch("c3", f"http://{lab.address('node2')}:80/")   # no Host rule
         assert unknown.startswith("error") and "404" in unknown, unknown
+
+        def published() -> list:
+            ingress = lab.client.get("networking.k8s.io/v1", "Ingress", "two-hosts", "default")
+            return ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        every_node = [{"ip": lab.address(f"node{n}")} for n in (1, 2, 3)]
+        assert wait_for(lambda: published() == every_node, 20), published()
     finally:
         lab.client.delete("networking.k8s.io/v1", "Ingress", "two-hosts", "default")
 
 
 # --- NetworkPolicy ---------------------------------------------------------------------------
 
+def dropped(answer: str) -> bool:
+    """No answer at all: the connection timed out (a refusal would be an answer)."""
+    return answer.startswith("error") and "refused" not in answer
+
+
 def test_a_network_policy_admits_only_frontends_to_db_and_leaves_others_alone(apps):
+    """db listens on 8080 only; on 9090 a reachable pod refuses, a filtered one is silent."""
     lab = apps
-    db = f"http://{pod_ip(lab, 'db')}:8080/"
+    db, db_other_port = (f"http://{pod_ip(lab, 'db')}:{port}/" for port in (8080, 9090))
     web1 = f"http://{pod_ip(lab, 'web-1')}:8080/"
     for client in CLIENTS:      # before: everyone reaches db
         assert lab.fetch(client, db) == "db"
@@ -312,12 +339,15 @@ def test_a_network_policy_admits_only_frontends_to_db_and_leaves_others_alone(ap
     lab.client.create(policy)
     try:
         # c3 on another node, c1 on db's own node: neither is a frontend
-        assert wait_for(lambda: lab.fetch("c3", db, timeout=2).startswith("error"), 30)
-        assert lab.fetch("c1", db, timeout=2).startswith("error")
-        assert lab.fetch("c2", db) == "db"          # the frontend, from node2
+        assert wait_for(lambda: dropped(lab.fetch("c3", db, timeout=2)), 30)
+        assert dropped(lab.fetch("c1", db, timeout=2))
+        assert lab.fetch("c2", db) == "db"          # the frontend, from node2, on 8080
+        assert dropped(lab.fetch("c2", db_other_port, timeout=2))   # ... and only 8080
         for client in CLIENTS:                      # a pod no policy selects: open to all
             assert lab.fetch(client, web1) == "web-1"
+            assert "refused" in lab.fetch(client, f"http://{pod_ip(lab, 'web-1')}:9090/")
         assert lab.fetch("c3", f"http://{pod_ip(lab, 'c2')}:8080/") == "c2"
     finally:
         lab.client.delete("networking.k8s.io/v1", "NetworkPolicy", "db-frontends", "default")
     assert wait_for(lambda: lab.fetch("c3", db, timeout=2) == "db", 30)
+    assert "refused" in lab.fetch("c2", db_other_port)
