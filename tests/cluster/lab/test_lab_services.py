@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -166,6 +167,49 @@ def test_a_service_with_no_ready_endpoint_refuses_at_once_from_every_node(apps):
         lab.client.delete("v1", "Service", "nobody", "default")
 
 
+def test_session_affinity_client_ip_keeps_each_client_on_one_backend(apps):
+    lab = apps
+    sticky = service("sticky", {"app": "web"})
+    sticky["spec"]["sessionAffinity"] = "ClientIP"
+    lab.client.create(sticky)
+    try:
+        url = f"http://{cluster_ip(lab, 'sticky')}/"
+        assert wait_for(lambda: set(burst(lab, "c3", url, 1)) <= set(WEB), 30)
+        for client in CLIENTS:
+            answered = Counter(burst(lab, client, url, 15))
+            assert len(answered) == 1 and set(answered) <= set(WEB), (client, answered)
+    finally:
+        lab.client.delete("v1", "Service", "sticky", "default")
+
+
+def test_a_load_balancer_service_is_served_on_every_node_address(apps):
+    """k3s's ServiceLB: the nodes' addresses in its status, its port open on each,
+    reached from the control plane machine (outside the pod network)."""
+    lab = apps
+    lb = service("web-lb", {"app": "web"})
+    lb["spec"]["type"] = "LoadBalancer"
+    lb["spec"]["ports"][0]["port"] = 8088
+    lab.client.create(lb)
+    fetch = ("import sys, urllib.request\n"
+             "for _ in range(6): print(urllib.request.urlopen(sys.argv[1], timeout=3)"
+             ".read().decode().strip())")
+    try:
+        def published() -> list:
+            svc = lab.client.get("v1", "Service", "web-lb", "default")
+            return ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        addresses = sorted(lab.address(f"node{n}") for n in (1, 2, 3))
+        assert wait_for(lambda: sorted(i.get("ip") for i in published()) == addresses, 30), \
+            published()
+        for address in addresses:
+            def answers(address=address) -> bool:
+                out = lab.exec("cp", [sys.executable, "-c", fetch, f"http://{address}:8088/"],
+                               check=False)
+                return out.returncode == 0 and set(out.stdout.split()) <= set(WEB)
+            assert wait_for(answers, 20, interval=0.5), f"{address}:8088 does not answer"
+    finally:
+        lab.client.delete("v1", "Service", "web-lb", "default")
+
+
 class Stream:
     """A loop of requests to a URL from one pod, each answer stamped on arrival."""
 
@@ -207,6 +251,7 @@ def test_a_new_or_deleted_backend_reaches_the_rules_of_every_node_within_seconds
     so through its grace period only the rules keep traffic from it."""
     lab = apps
     url = f"http://{cluster_ip(lab, 'web')}/"
+    started = time.monotonic()
     streams = {c: Stream(lab, c, url, 90) for c in CLIENTS}   # c1..c3: one per node
     try:
         assert wait_for(lambda: all(len(s.answers) >= 3 for s in streams.values()), 60), \
@@ -234,9 +279,12 @@ def test_a_new_or_deleted_backend_reaches_the_rules_of_every_node_within_seconds
         for s in streams.values():      # each stream kept going, to the other backends
             assert set(s.seen_since(deleted + BOUND)) <= set(WEB), s.seen_since(deleted)
             assert len(s.seen_since(deleted + BOUND)) >= 2, s.seen_since(deleted)
+        rates = {c: round(len(s.answers) / (time.monotonic() - started), 1)
+                 for c, s in streams.items()}
         print(f"\nrule propagation, API change -> traffic follows, per client node: "
               f"added {({c: round(v, 2) for c, v in added.items()})} "
-              f"removed {({c: round(v, 2) for c, v in removed.items()})}")
+              f"removed {({c: round(v, 2) for c, v in removed.items()})} "
+              f"(requests/s per client: {rates})")
         assert max(added.values()) < BOUND, added
         assert max(removed.values()) < BOUND, removed
     finally:
@@ -264,6 +312,16 @@ def test_a_service_name_resolves_in_pods_short_and_full_and_connects(apps):
         assert len(answered) == 6 and set(answered) <= set(WEB), (name, answered)
     answered = burst(lab, "c1", "http://clients.default/", 12)
     assert len(answered) == 12 and set(answered) <= set(CLIENTS), answered
+
+
+def test_srv_records_name_the_port_and_pod_names_resolve_to_their_ip(apps):
+    lab = apps
+    srv = lab.kubectl("exec", "c3", "--", "nslookup", "-type=SRV",
+                      "_http._tcp.web.default.svc.cluster.local")
+    assert "0 100 80 web.default.svc.cluster.local" in srv.stdout, srv.stdout + srv.stderr
+    ip = pod_ip(lab, "web-2")
+    name = f"{ip.replace('.', '-')}.default.pod.cluster.local"
+    assert nslookup(lab, "c1", name) == [ip]
 
 
 def test_a_headless_service_resolves_to_every_ready_pod_ip(apps):
