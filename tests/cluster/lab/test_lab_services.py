@@ -214,8 +214,12 @@ class Stream:
     """A loop of requests to a URL from one pod, each answer stamped on arrival."""
 
     def __init__(self, lab, client: str, url: str, seconds: int):
-        script = (f"end=$(($(date +%s)+{seconds})); while [ $(date +%s) -lt $end ]; do "
+        # it ends by itself, or when close() leaves /tmp/stop: killing kubectl alone
+        # would not stop the loop inside the pod
+        script = (f"rm -f /tmp/stop; end=$(($(date +%s)+{seconds})); "
+                  "while [ ! -e /tmp/stop ] && [ $(date +%s) -lt $end ]; do "
                   f"timeout 2 wget -qO- {url} 2>/dev/null || echo ERR; done")
+        self.lab, self.client = lab, client
         self.process = subprocess.Popen(
             ["kubectl", "--kubeconfig", lab.kubeconfig, "exec", client, "--", "sh", "-c",
              script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -238,9 +242,12 @@ class Stream:
         return Counter(w for t, w in list(self.answers) if t >= moment)
 
     def close(self) -> None:
-        if self.process.poll() is None:
+        self.lab.kubectl("exec", self.client, "--", "touch", "/tmp/stop")
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-        self.process.wait()
+            self.process.wait()
         self.thread.join(timeout=5)
         self.process.stdout.close()
 
