@@ -276,6 +276,9 @@ def test_a_new_or_deleted_backend_reaches_the_rules_of_every_node_within_seconds
         added = {c: s.first("web-4") - made_ready for c, s in streams.items()}
 
         web4 = f"http://{pod_ip(lab, 'web-4')}:8080/"
+        mark = time.monotonic()     # web-4 in every node's rotation right up to its deletion
+        assert wait_for(lambda: all(s.first("web-4", after=mark) for s in streams.values()),
+                        10, interval=0.01)
         deleted = time.monotonic()
         lab.client.delete("v1", "Pod", "web-4", "default")
         time.sleep(BOUND + 2)
