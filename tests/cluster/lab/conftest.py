@@ -7,7 +7,7 @@ it they are skipped, saying so.
 import importlib.util
 
 import pytest
-from labfixtures import lab, lab_vxlan  # noqa: F401  (fixtures, used by name)
+from labfixtures import lab, lab_services, lab_vxlan  # noqa: F401  (fixtures, used by name)
 
 
 def pytest_collection_modifyitems(config, items):
