@@ -95,6 +95,8 @@ class Server:
         its poller thread, one after another (worker.py)."""
         if path in self._AT_ONCE:
             return True
+        if path.startswith(_METRICS_PREFIX):  # asks the node agents: a network wait
+            return False
         return self.store.local_reads and views.reads_one_object(path, query)
 
     def namespace_deleted(self, name: str) -> None:
@@ -173,6 +175,9 @@ def unexpected_error_response(exc: Exception, method: str, path: str) -> Respons
     return _status_response(errors.internal(type(exc).__name__))
 
 
+_METRICS_PREFIX = f"/apis/{metricsapi.GROUP}/"
+
+
 class FastLane:
     """WSGI middleware in front of Flask: resource requests go straight to the view.
 
@@ -209,7 +214,9 @@ class FastLane:
             group, version, rest = parts[2], parts[3], parts[4]
         else:
             return None
-        if rest.rsplit("/", 1)[-1] in self.PROXIED:
+        # nodes/N/proxy/stats/summary, pods/P/log...: the node proxy's (Flask) routes;
+        # the metrics API is served from the agents by its own blueprint.
+        if group == metricsapi.GROUP or not self.PROXIED.isdisjoint(rest.split("/")):
             return None
         return version, rest, group
 
