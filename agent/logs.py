@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from supernetes.runtime.logcopy import rotate_files
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -86,17 +88,7 @@ class LogWriter:
 
     def rotate(self) -> None:
         self.file.close()
-        for n in range(self.max_files - 1, 0, -1):
-            older = f"{self.path}.{n}"
-            if os.path.exists(older):
-                if n + 1 >= self.max_files:
-                    os.unlink(older)
-                else:
-                    os.replace(older, f"{self.path}.{n + 1}")
-        if self.max_files > 1:
-            os.replace(self.path, f"{self.path}.1")
-        else:
-            os.unlink(self.path)
+        rotate_files(self.path, self.max_files)
         self.file = open(self.path, "ab")
 
     def close(self) -> None:

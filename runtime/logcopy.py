@@ -32,6 +32,22 @@ MAX_LINE = 16 * 1024
 DRAIN_GRACE = 2.0
 
 
+def rotate_files(path: str, max_files: int) -> None:
+    """`x.log` -> `x.log.1` -> ... -> `x.log.<max_files - 1>`, the oldest dropped;
+    with `max_files` 1, `x.log` itself goes. The caller then opens a new `x.log`."""
+    for n in range(max_files - 1, 0, -1):
+        older = f"{path}.{n}"
+        if os.path.exists(older):
+            if n + 1 >= max_files:
+                os.unlink(older)
+            else:
+                os.replace(older, f"{path}.{n + 1}")
+    if max_files > 1:
+        os.replace(path, f"{path}.1")
+    else:
+        os.unlink(path)
+
+
 def _stamp() -> bytes:
     ns = time.time_ns()
     seconds, nanos = divmod(ns, 1_000_000_000)
@@ -59,17 +75,7 @@ class CriLog:
 
     def rotate(self) -> None:
         os.close(self.fd)
-        for n in range(self.max_files - 1, 0, -1):
-            older = f"{self.path}.{n}"
-            if os.path.exists(older):
-                if n + 1 >= self.max_files:
-                    os.unlink(older)
-                else:
-                    os.replace(older, f"{self.path}.{n + 1}")
-        if self.max_files > 1:
-            os.replace(self.path, f"{self.path}.1")
-        else:
-            os.unlink(self.path)
+        rotate_files(self.path, self.max_files)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                           0o640)
         self.size = 0
