@@ -52,3 +52,37 @@ def test_console_scripts_are_installed_and_answer_help():
         result = subprocess.run([path, "--help"], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert "usage:" in result.stdout
+
+
+def test_a_regular_install_gives_working_imports_and_commands(tmp_path):
+    """`pip install .` (not editable) into a fresh venv: the folders land as one
+    `supernetes` namespace and every command runs from it, away from the repo."""
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+
+    def purelib(interpreter: str) -> str:
+        return subprocess.run([interpreter, "-c",
+                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    # The dependencies come from the development venv (offline): a plain path entry,
+    # which does not process that venv's .pth files, so its editable install stays out.
+    with open(os.path.join(purelib(python), "dev-venv-deps.pth"), "w") as f:
+        f.write(purelib(sys.executable) + "\n")
+    # A copy of the sources: building writes build/ and *.egg-info next to them.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".cache", "tests"))
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--no-build-isolation", str(source)], check=True, cwd=tmp_path)
+    code = ("import supernetes, supernetes.runtime, supernetes.agent, "
+            "supernetes.controlplane, supernetes.rootfs; print(supernetes.runtime.__file__)")
+    where = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd="/",
+                           check=True).stdout.strip()
+    assert where.startswith(purelib(python) + "/supernetes/runtime/"), where
+    for script in ("superc", "superlet", "superctl", "supernetes"):
+        result = subprocess.run([str(venv / "bin" / script), "--help"], capture_output=True,
+                                text=True, cwd="/")
+        assert result.returncode == 0, result.stderr
+        assert "usage:" in result.stdout
