@@ -123,8 +123,12 @@ def test_endpoint_slices_are_managed_and_named_ports_resolve_per_pod(client, kub
         assert port == {"name": "grpc", "port": want, "protocol": "TCP"}
         assert endpoint["conditions"] == {"ready": True, "serving": True,
                                           "terminating": False}
-    ep = endpoints(client, ns, "api")
-    assert sorted(s["ports"][0]["port"] for s in ep["subsets"]) == [9000, 9001]
+    # The Endpoints object is another controller's: it may land a moment later.
+    def endpoint_ports():
+        subsets = (endpoints(client, ns, "api") or {}).get("subsets") or []
+        return sorted(s["ports"][0]["port"] for s in subsets)
+    wait_for(lambda: endpoint_ports() == [9000, 9001], timeout=10,
+             what="Endpoints with both resolved ports")
 
     def versions():
         return (sorted(es["metadata"]["resourceVersion"] for es in slices(client, ns, "api")),
