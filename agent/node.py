@@ -64,6 +64,9 @@ from .sync import PodSyncer
 from .terminate import Terminator
 from .volumes import VolumeManager
 
+# Jitter from a generator of our own: the global one is the caller's (tests seed it).
+_random = random.Random()
+
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_PERIOD = 2.0
@@ -282,7 +285,7 @@ class NodeAgent:
         if self.pod_by_uid(uid) is None and not self.has_local_state(uid):
             return
         # Up to 10 % of jitter, so pods created together do not all resync together.
-        delay = self.config.sync_frequency * random.uniform(1.0, 1.1)
+        delay = self.config.sync_frequency * _random.uniform(1.0, 1.1)
         if due is not None:
             delay = min(max(due - time.time(), 0.0), delay)
         self.queue.add_after(uid, delay)

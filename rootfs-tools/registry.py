@@ -30,6 +30,9 @@ from . import oci
 from .errors import AuthError, NotInRegistry, RegistryError
 from .reference import is_loopback
 
+# Jitter from a generator of our own: the global one is the caller's (tests seed it).
+_random = random.Random()
+
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 USER_AGENT = "supernetes-superlet/0.1 (+requests)"
 
@@ -123,7 +126,7 @@ class RegistryClient:
             return response
 
     def _delay(self, attempt: int) -> float:
-        return self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+        return self.backoff * (2 ** (attempt - 1)) * (0.5 + _random.random())
 
     # --- auth ----------------------------------------------------------------------------
 

@@ -35,6 +35,9 @@ from dataclasses import dataclass
 
 from ..store import base as store
 
+# Random picks from a generator of our own: the global one is the caller's (tests seed it).
+_random = random.Random()
+
 ROOT = "/supernetes/allocations/"
 RANDOM_TRIES = 32
 
@@ -165,13 +168,13 @@ class Allocator:
             if high <= low:
                 continue
             for _ in range(RANDOM_TRIES):
-                value = pool.value(random.randrange(low, high))
+                value = pool.value(_random.randrange(low, high))
                 if self._try(value, owner, dry_run):
                     return value
             # Nearly full: look at what is taken, walk the rest from a random start.
             if taken is None:
                 taken = {kv.key[len(self.prefix):] for kv in self.store.list(self.prefix)[0]}
-            start = random.randrange(low, high)
+            start = _random.randrange(low, high)
             for step in range(high - low):
                 value = pool.value(low + (start - low + step) % (high - low))
                 if value not in taken and self._try(value, owner, dry_run):

@@ -34,6 +34,9 @@ from ..store import base as store
 from . import codec, errors, fanout, objects, tables
 from .watchcache import CacheEvent
 
+# Jitter from a generator of our own: the global one is the caller's (tests seed it).
+_random = random.Random()
+
 POLL = 5.0                    # idle seconds between checks for a vanished client
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
@@ -49,7 +52,7 @@ class WatchRequest:
         self.view = view
         self.revision = revision
         self.initial = initial
-        self.timeout = timeout if timeout is not None else random.uniform(1800, 3600)
+        self.timeout = timeout if timeout is not None else _random.uniform(1800, 3600)
         self.bookmarks = bookmarks
         self.initial_end_bookmark = initial_end_bookmark
         self.socket = socket

@@ -37,6 +37,9 @@ from .errors import ApiError, ClientError, ConnectionFailed, Gone
 from .ratelimit import Backoff
 from .watch import BOOKMARK, DELETED
 
+# Jitter from a generator of our own: the global one is the caller's (tests seed it).
+_random = random.Random()
+
 log = logging.getLogger(__name__)
 
 
@@ -185,7 +188,7 @@ class Informer:
         watch = self.resource.watch(self.namespace, resource_version=version,
                                     label_selector=self.label_selector,
                                     field_selector=self.field_selector, allow_bookmarks=True,
-                                    timeout_seconds=random.randint(low, high))
+                                    timeout_seconds=_random.randint(low, high))
         with self._watch_lock:
             self._watch = watch
             if self._stop.is_set():

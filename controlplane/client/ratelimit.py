@@ -20,6 +20,9 @@ import random
 import threading
 import time
 
+# Jitter from a generator of our own: the global one is the caller's (tests seed it).
+_random = random.Random()
+
 
 class Backoff:
     def __init__(self, initial: float = 0.8, maximum: float = 30.0, factor: float = 2.0,
@@ -30,7 +33,7 @@ class Backoff:
     def next(self) -> float:
         delay = self._next
         self._next = min(self._next * self.factor, self.maximum)
-        return delay * (1 + random.uniform(0, self.jitter))
+        return delay * (1 + _random.uniform(0, self.jitter))
 
     def reset(self) -> None:
         self._next = self.initial

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import random
+import secrets
 import socket
 import struct
 
@@ -83,7 +83,7 @@ class Forwarder:
     async def _ask(self, query: bytes, tcp: bool) -> bytes | None:
         async with self._slots:
             for upstream in self.upstreams:
-                upstream_id = random.getrandbits(16)
+                upstream_id = secrets.randbits(16)  # unpredictable: no off-path spoofing
                 message = struct.pack("!H", upstream_id) + query[2:]
                 try:
                     response = None
