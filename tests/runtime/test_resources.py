@@ -67,16 +67,14 @@ def test_fork_bomb_stops_at_the_pids_limit(runtime, bundle, wait_for):
     # Every bomb process forks more of itself, forever; the init waits it out.
     bundle.sh("b() { while :; do b & done; }; (b) 2>/dev/null; sleep 60")
     started(runtime, bundle)
-    # The kernel refusing a fork for the limit is what stopping at it means; the
-    # count itself can sit a step below 16 while refused children are reaped.
+    # The kernel refusing a fork for the limit is what stopping at it means (pids.events
+    # counts only those). The count itself is no witness: busybox sh exits when a fork
+    # fails, so the bomb burns down again at its own pace.
     wait_for(lambda: runtime.stats("c1").extra["pids_fork_refused"] > 0, timeout=60)
-    peak = 0
-    for _ in range(20):  # the bomb keeps trying; the count never passes the limit
+    for _ in range(20):  # never past the limit
         stats = runtime.stats("c1")
         assert stats.pids_current <= 16
-        peak = max(peak, stats.pids_current)
         time.sleep(0.02)
-    assert peak >= 8, f"the bomb never got going: at most {peak} processes"
     assert stats.pids_limit == 16
     assert len(runtime.ps("c1")) <= 16
     # The host is untouched: we can still start processes.
