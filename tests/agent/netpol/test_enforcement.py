@@ -69,6 +69,9 @@ def workload(client, pods):
         for _, port in (*ports, *extra_ports):
             stack.callback(Backend(netns, name, port).close)
         register_pod(client, ns, name, network.ip, labels, ports)
+        # The Pod goes with its sandbox: a stale Pod of an earlier test holding the same
+        # IP would make the policy model pick one of the two claimants (by age).
+        stack.callback(client.delete, "v1", "Pod", name, ns, grace_period_seconds=0)
         return netns, network.ip
 
     with stack:
