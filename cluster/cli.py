@@ -174,28 +174,19 @@ def _add_controller_manager(subparsers) -> None:
 
 
 def _run_controller_manager(args) -> int:
-    import logging
-    import signal
-    import threading
-
     from .controlplane.client import ClientError
     from .controlplane.controllers import ControllerError, ControllerManagerConfig, run
+    from .foreground import run_component
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
-    try:
+    def make_config() -> ControllerManagerConfig:
         config = ControllerManagerConfig(kubeconfig=args.kubeconfig,
                                          leader_elect=args.leader_elect == "true",
                                          **_controller_settings(args))
         config.validate()
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        run(config, stop=stop)
-    except (ControllerError, ClientError) as exc:
-        print(f"supernetes controller-manager: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+        return config
+
+    return run_component("supernetes controller-manager", args.log_level,
+                         (ControllerError, ClientError), make_config, run)
 
 
 def _add_scheduler(subparsers) -> None:
@@ -219,30 +210,20 @@ def _add_scheduler(subparsers) -> None:
 
 
 def _run_scheduler(args) -> int:
-    import logging
-    import signal
-    import threading
-
     from .controlplane.client import ClientError
     from .controlplane.scheduler import SchedulerConfig, SchedulerError, run
+    from .foreground import run_component
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
     overrides = dict(kubeconfig=args.kubeconfig, parallelism=args.parallelism,
                      leader_elect=args.leader_elect)
-    try:
+
+    def make_config() -> SchedulerConfig:
         if args.config:
-            config = SchedulerConfig.load(args.config, **overrides)
-        else:
-            config = SchedulerConfig.from_document({}, **overrides)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        run(config, stop=stop)
-    except (SchedulerError, ClientError) as exc:
-        print(f"supernetes scheduler: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+            return SchedulerConfig.load(args.config, **overrides)
+        return SchedulerConfig.from_document({}, **overrides)
+
+    return run_component("supernetes scheduler", args.log_level,
+                         (SchedulerError, ClientError), make_config, run)
 
 
 def _add_up(subparsers) -> None:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
 
 
 def register(subparsers) -> None:
@@ -106,25 +105,17 @@ def server_component(args):
 
 
 def _run(args) -> int:
-    import logging
-    import signal
-    import threading
-
     from supernetes.controlplane.client import ClientError
     from supernetes.controlplane.dns import DNSError, run
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(message)s")
-    try:
+    from .foreground import run_component
+
+    def make_config():
         config = _config(args, bind=args.bind, advertise=args.advertise,
                          service_ip=args.service_ip, upstreams=args.upstream,
                          resolv_conf=args.resolv_conf, kubeconfig=args.kubeconfig)
         config.validate()
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        run(config, stop=stop)
-    except (DNSError, ClientError) as exc:
-        print(f"supernetes dns: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+        return config
+
+    return run_component("supernetes dns", args.log_level, (DNSError, ClientError),
+                         make_config, run)
