@@ -31,6 +31,11 @@ def test_clean(tmp_path):
     (tmp_path / "file").write_text("files under tmp_path are fine")
 
 @pytest.mark.root
+def test_a_short_command_still_running_at_the_end_is_not_a_leak(tmp_path):
+    # Like a fixture's daemon running `nft list tables` just as the test ends.
+    subprocess.Popen(["sleep", "0.5"])
+
+@pytest.mark.root
 def test_another_sessions_netns_is_not_ours(tmp_path):
     # Not marked netns: a namespace appearing meanwhile belongs to someone else.
     subprocess.run(["ip", "netns", "add", "{other}"], check=True)
@@ -67,6 +72,8 @@ def test_a_leaking_test_fails_with_what_it_left_and_the_leak_is_removed(tmp_path
     assert "ERROR test_leaky.py::test_leaks_everything" in out
     assert "ERROR test_leaky.py::test_clean" not in out
     assert "ERROR test_leaky.py::test_another_sessions_netns_is_not_ours" not in out
+    assert "ERROR test_leaky.py::test_a_short_command_still_running_at_the_end" not in out
+    assert "sleep 0.5" not in out
     for what in ("netns:", name, "mounts:", "(tmpfs)", "processes:", "sleep 300", "cgroups:"):
         assert what in out, f"{what!r} not reported:\n{out}"
     assert name not in os.listdir("/run/netns")
