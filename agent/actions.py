@@ -9,7 +9,8 @@ the same observation and it asks for the same work.
 
 The rules, in order:
 
-  1. A pod being deleted, or past its activeDeadlineSeconds, is killed whole.
+  1. A pod being deleted, past its activeDeadlineSeconds, or evicted (a local
+     storage limit exceeded, `eviction.py`) is killed whole.
   2. No sandbox (first sync, or the node lost it): make it. Containers still
      running in the lost namespaces are killed first (and the pass ends there);
      init containers that ran before the current sandbox existed run again.
@@ -60,6 +61,7 @@ class Waiting:
 @dataclass
 class PodActions:
     kill_pod: str | None = None  # the reason, when the whole pod must go
+    kill_message: str = ""       # what the pod's status says about it (Evicted)
     create_sandbox: bool = False
     kill: list[KillContainer] = field(default_factory=list)
     start: list[StartContainer] = field(default_factory=list)
@@ -87,7 +89,8 @@ def deadline_exceeded(pod: dict, now: float, start_time: float | None) -> bool:
 def compute_pod_actions(pod: dict, observed: PodObserved, now: float,
                         backoff: BackoffPolicy | None = None,
                         liveness_failed: frozenset[str] = frozenset(),
-                        start_time: float | None = None) -> PodActions:
+                        start_time: float | None = None,
+                        evicted: str | None = None) -> PodActions:
     backoff = backoff or BackoffPolicy()
     spec = pod.get("spec", {})
     policy = spec.get("restartPolicy", ALWAYS)
@@ -98,6 +101,9 @@ def compute_pod_actions(pod: dict, observed: PodObserved, now: float,
         return actions
     if deadline_exceeded(pod, now, start_time):
         actions.kill_pod = "DeadlineExceeded"
+        return actions
+    if evicted:
+        actions.kill_pod, actions.kill_message = "Evicted", evicted
         return actions
 
     if not observed.sandbox_ready:

@@ -177,6 +177,12 @@ def compute_pod_status(pod: dict, observed: PodObserved, actions: PodActions, no
     unready = [s["name"] for s in statuses if not s["ready"]]
 
     phase = compute_phase(pod, observed, init_done)
+    reason = message = None
+    if actions.kill_pod == "DeadlineExceeded":
+        phase, reason = "Failed", "DeadlineExceeded"
+        message = "Pod was active on the node longer than the specified deadline"
+    elif actions.kill_pod == "Evicted":
+        phase, reason, message = "Failed", "Evicted", actions.kill_message
     conditions = [
         _condition(old, "PodReadyToStartContainers", observed.sandbox_ready, now),
         _condition(old, "Initialized", init_done, now, "ContainersNotInitialized",
@@ -192,6 +198,8 @@ def compute_pod_status(pod: dict, observed: PodObserved, actions: PodActions, no
             c.update(status="False", reason="PodCompleted", message="")
     status = {
         "phase": phase,
+        "reason": reason,
+        "message": message,
         "conditions": conditions,
         "hostIP": host_ip,
         "podIP": pod_ip,
@@ -203,7 +211,4 @@ def compute_pod_status(pod: dict, observed: PodObserved, actions: PodActions, no
         status["hostIPs"] = [{"ip": host_ip}]
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
-    if actions.kill_pod == "DeadlineExceeded":
-        status.update(phase="Failed", reason="DeadlineExceeded",
-                      message="Pod was active on the node longer than the specified deadline")
     return {k: v for k, v in status.items() if v is not None}

@@ -10,8 +10,10 @@ always safe. The steps, in DESIGN.md's order:
      which is stopped (short grace, no hooks) and removed;
   1. observe: each of the pod's containers re-read from the runtime (the PLEG's
      index knows which), the sandbox's namespaces;
-  2. decide: `compute_pod_actions` (pure, `actions.py`);
-  3. a pod being deleted (or past its deadline) is stopped gracefully
+  2. decide: `compute_pod_actions` (pure, `actions.py`), told whether the pod is
+     evicted: its local storage is measured every `eviction.period()` seconds
+     against its emptyDir sizeLimits and ephemeral-storage limits (`eviction.py`);
+  3. a pod being deleted (or past its deadline, or evicted) is stopped gracefully
      (`terminate.py`), then torn down (`teardown.py`) and finally deleted from the
      API with grace 0 so the API server lets it go;
   4. network: the sandbox's namespaces, the veth and the IP;
@@ -20,8 +22,9 @@ always safe. The steps, in DESIGN.md's order:
      start what must run (`starter.py`), register probes;
   7. status, last: `compute_pod_status` (pure, `podstatus.py`) written through
      pods/{name}/status only when it differs from what the API has;
-  8. requeue: when a back-off or a grace period ends, and at least every
-     `sync_frequency` (configMap and secret volumes are refreshed then).
+  8. requeue: when a back-off or a grace period ends, when local storage is due
+     to be measured, and at least every `sync_frequency` (configMap and secret
+     volumes are refreshed then).
 
 Errors of a container become its waiting reason (ErrImagePull,
 CreateContainerConfigError, RunContainerError...) and an Event, never an
@@ -33,18 +36,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 from supernetes.controlplane.client import Conflict, NotFound
 
-from . import podfiles, teardown
+from . import eviction, podfiles, teardown
 from .actions import Waiting, compute_pod_actions
+from .logs import log_files
 from .observed import CREATED, PodObserved
 from .podstatus import compute_pod_status
 from .probes import READINESS, STARTUP
 from .resources import qos_class
 from .runtimes.base import ContainerNotFound, ContainerRuntimeError
-from .starter import PodContext, StartError
+from .starter import PodContext, StartError, log_path
 from .volumes import VolumeError
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,8 @@ class PodSyncer:
         self._failures: dict[tuple[str, str], str] = {}  # (uid, container) -> last reason
         self._deleting_since: dict[str, float] = {}
         self._started: set[str] = set()             # pods whose start was measured
+        self._evicted: dict[str, str] = {}          # uid -> the eviction message
+        self._measured_at: dict[str, float] = {}    # uid -> when its storage was measured
 
     # --- the script ------------------------------------------------------------------------
 
@@ -82,7 +89,8 @@ class PodSyncer:
         observed = self.observe(uid)
         start_time = parse_time((pod.get("status") or {}).get("startTime")) or now
         actions = compute_pod_actions(pod, observed, now, agent.config.crash_backoff,
-                                      agent.probes.liveness_failed(uid), start_time)
+                                      agent.probes.liveness_failed(uid), start_time,
+                                      evicted=self._eviction(pod, observed, now))
         if actions.kill_pod:
             return self._stop_pod(pod, actions, start_time)
         self._deleting_since.pop(uid, None)
@@ -117,6 +125,9 @@ class PodSyncer:
             observed = self.observe(uid)
         self._register_probes(pod, observed, ctx)
         self._write_status(pod, observed, actions, now, failures, start_time, ctx.pod_ip)
+        if uid in self._measured_at:
+            measure_at = self._measured_at[uid] + eviction.period(agent.config.sync_frequency)
+            retry_at = measure_at if retry_at is None else min(retry_at, measure_at)
         return retry_at
 
     # --- 1. observe ------------------------------------------------------------------------
@@ -134,6 +145,46 @@ class PodSyncer:
         return PodObserved(sandbox_ready=ready, sandbox_created_at=created_at,
                            records=agent.index.records(uid))
 
+    # --- 2. eviction ---------------------------------------------------------------------
+
+    def _eviction(self, pod: dict, observed: PodObserved, now: float) -> str | None:
+        """The pod's eviction message: known, or found by measuring its local storage now."""
+        uid = pod["metadata"]["uid"]
+        evicted = self._evicted.get(uid) or eviction.evicted_message(pod)
+        if evicted or pod["metadata"].get("deletionTimestamp") or \
+                (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or \
+                not eviction.needs_watching(pod):
+            return evicted
+        if now - self._measured_at.get(uid, 0.0) < eviction.period(
+                self.agent.config.sync_frequency):
+            return None
+        self._measured_at[uid] = now
+        message = eviction.check(
+            pod, lambda volume: self.agent.volumes.empty_dir_path(uid, volume),
+            lambda container: self._container_usage(pod, observed, container))
+        if message:
+            log.info("evicting pod %s/%s: %s", pod["metadata"].get("namespace"),
+                     pod["metadata"]["name"], message)
+            self._evicted[uid] = message
+            self.agent.record(pod, "Warning", eviction.REASON, message)
+        return message
+
+    def _container_usage(self, pod: dict, observed: PodObserved, name: str) -> int:
+        """Bytes of a container's newest attempt: its writable layer and its logs."""
+        latest = observed.latest(name)
+        if latest is None:
+            return 0
+        try:
+            used = self.agent.images.service.snapshots.container_size(latest.id)
+        except (OSError, ValueError):
+            used = 0  # no snapshot (yet, or any more): nothing written there
+        for path in log_files(log_path(self.agent.config.logs_dir, pod, name, latest.attempt)):
+            try:
+                used += os.stat(path).st_blocks * 512
+            except FileNotFoundError:
+                pass
+        return used
+
     # --- 3. stopping a pod -----------------------------------------------------------------
 
     def _stop_pod(self, pod: dict, actions, start_time: float) -> float | None:
@@ -146,6 +197,8 @@ class PodSyncer:
             grace = pod["metadata"].get("deletionGracePeriodSeconds")
             grace = _grace(pod) if grace is None else float(grace)
             grace = max(since + grace - now, 0.0)
+        elif actions.kill_pod == "Evicted":
+            grace = eviction.EVICTION_GRACE
         else:
             grace = _grace(pod)
         due = self._stop_containers(uid, pod, grace, run_pre_stop=True)
@@ -154,7 +207,7 @@ class PodSyncer:
                 self._write_status(pod, self.observe(uid), actions, now, {}, start_time,
                                    agent.pod_ip(uid))
             return due
-        if not deleting:  # activeDeadlineSeconds: the pod stays, Failed
+        if not deleting:  # activeDeadlineSeconds or evicted: the pod stays, Failed
             self._write_status(pod, self.observe(uid), actions, now, {}, start_time,
                                agent.pod_ip(uid))
             return None
@@ -206,6 +259,8 @@ class PodSyncer:
         self._volumes_at.pop(uid, None)
         self._written.pop(uid, None)
         self._deleting_since.pop(uid, None)
+        self._evicted.pop(uid, None)
+        self._measured_at.pop(uid, None)
         for key in [k for k in self._failures if k[0] == uid]:
             del self._failures[key]
 

@@ -4,7 +4,9 @@ Each volume of a pod becomes a directory on the node, and each `volumeMount` of 
 container becomes an OCI bind mount of that directory (see `ocispec.py`):
 
     emptyDir                <pod dir>/volumes/empty-dir/<name>     a directory, or a
-                            tmpfs with `medium: Memory` (size = sizeLimit)
+                            tmpfs with `medium: Memory` (size = sizeLimit); the
+                            sizeLimit of a directory is enforced by eviction
+                            (`eviction.py`)
     configMap, secret,      <pod dir>/volumes/<kind>/<name>        files, written
     downwardAPI, projected                                         atomically (below)
     hostPath                the node's own path, checked (and made) per its `type`
@@ -56,6 +58,9 @@ class VolumeManager:
     def pod_dir(self, uid: str) -> str:
         return os.path.join(self.pods_dir, uid, "volumes")
 
+    def empty_dir_path(self, uid: str, name: str) -> str:
+        return os.path.join(self.pod_dir(uid), "empty-dir", name)
+
     def setup(self, pod: dict, pod_ip: str | None = None,
               host_ip: str | None = None) -> dict[str, str]:
         """Make every volume of the pod; returns volume name -> host path. Idempotent."""
@@ -100,7 +105,7 @@ class VolumeManager:
     # --- kinds ---------------------------------------------------------------
 
     def _empty_dir(self, uid: str, name: str, spec: dict) -> str:
-        path = os.path.join(self.pod_dir(uid), "empty-dir", name)
+        path = self.empty_dir_path(uid, name)
         os.makedirs(path, exist_ok=True)
         if spec.get("medium") == "Memory" and not os.path.ismount(path):
             options = "mode=0777"

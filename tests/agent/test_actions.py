@@ -153,3 +153,11 @@ def test_the_decision_is_reentrant():
     obs = observed(rec("app", state=EXITED, exit_code=1, started=NOW - 3, finished=NOW - 2,
                        streak=1))
     assert compute_pod_actions(pod(), obs, NOW) == compute_pod_actions(pod(), obs, NOW)
+
+
+def test_an_evicted_pod_is_killed_whole_and_nothing_restarts():
+    message = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    exited = rec("app", state=EXITED, exit_code=137, finished=NOW)
+    actions = compute_pod_actions(pod(), observed(exited), NOW, evicted=message)
+    assert (actions.kill_pod, actions.kill_message) == ("Evicted", message)
+    assert actions.start == []

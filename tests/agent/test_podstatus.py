@@ -137,3 +137,13 @@ def test_deadline_exceeded_fails_the_pod_with_kubernetes_reason():
     actions = compute_pod_actions(p, obs, NOW, start_time=NOW - 11)
     status = compute_pod_status(p, obs, actions, NOW)
     assert status["phase"] == "Failed" and status["reason"] == "DeadlineExceeded"
+
+
+def test_an_evicted_pod_is_failed_with_reason_evicted_and_the_kubelets_message():
+    message = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    p, obs = pod(), observed(rec("app"))
+    actions = compute_pod_actions(p, obs, NOW, evicted=message)
+    status = compute_pod_status(p, obs, actions, NOW)
+    assert (status["phase"], status["reason"], status["message"]) == ("Failed", "Evicted",
+                                                                      message)
+    assert condition(status, "Ready")["status"] == "False"

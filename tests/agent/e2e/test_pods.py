@@ -209,6 +209,45 @@ def test_an_emptydir_is_shared_between_the_containers_of_a_pod(cluster, pods):
          == "hi-from-writer\n", 10, "the reader to see the writer's file")
 
 
+def test_an_emptydir_over_its_size_limit_evicts_the_pod_and_one_under_it_keeps_running(
+        cluster, pods):
+    def writer(name: str, size_kib: int) -> dict:
+        return pod(name, [{"name": "app", "command": [
+            "sh", "-c", f"dd if=/dev/zero of=/scratch/fill bs=1024 count={size_kib} && sync; "
+            "sleep 3600"], "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}],
+            volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}])
+
+    pods(writer("hoarder", 2048))
+    pods(writer("frugal", 256))
+    message = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    p = cluster.wait_pod("hoarder", lambda p: p["status"].get("phase") == "Failed",
+                         timeout=30, what="evicted")
+    assert (p["status"]["reason"], p["status"]["message"]) == ("Evicted", message)
+    events = cluster.client.list("v1", "Event", "default",
+                                 field_selector="involvedObject.name=hoarder")["items"]
+    assert any((e["type"], e["reason"], e["message"]) == ("Warning", "Evicted", message)
+               for e in events)
+    p = cluster.wait_pod("hoarder", lambda p: "terminated" in container_status(
+        p, "app").get("state", {}), timeout=10, what="its container killed")
+    time.sleep(3)  # more than one resync: an evicted pod is never restarted
+    p = cluster.pod("hoarder")
+    assert p["status"]["phase"] == "Failed" and restarts(p) == 0
+    assert "terminated" in container_status(p, "app")["state"]
+    frugal = cluster.pod("frugal")
+    assert running(frugal) and ready(frugal) and restarts(frugal) == 0
+    assert cluster.exec("frugal", "ls", "/scratch") == "fill\n"
+
+
+def test_a_container_writing_past_its_ephemeral_storage_limit_evicts_the_pod(cluster, pods):
+    pods(pod("litterbug", [{"name": "app", "command": [
+        "sh", "-c", "dd if=/dev/zero of=/fill bs=1024 count=2048 && sync; sleep 3600"],
+        "resources": {"limits": {"ephemeral-storage": "1Mi"}}}]))
+    p = cluster.wait_pod("litterbug", lambda p: p["status"].get("phase") == "Failed",
+                         timeout=30, what="evicted")
+    assert (p["status"]["reason"], p["status"]["message"]) == (
+        "Evicted", 'Container app exceeded its local ephemeral storage limit "1Mi".')
+
+
 def test_a_configmap_becomes_a_file_and_follows_updates(cluster, pods):
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings",
                                                                  "namespace": "default"},

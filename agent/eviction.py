@@ -1,0 +1,129 @@
+"""Local storage eviction: a pod whose disk-backed emptyDir outgrows its sizeLimit is evicted.
+
+A tmpfs emptyDir (`medium: Memory`) is capped by the kernel (its `size=`); a
+disk-backed one is a plain directory on the node, so the kubelet enforces its
+`sizeLimit` the way its eviction manager's `localStorageEviction` does: it
+measures each volume's usage periodically and, when a volume exceeds its limit,
+evicts the pod. The pod syncer (`sync.py`) asks `check()` at most every
+`period()` seconds per pod; an eviction is then carried out like the kubelet's
+`evictPod`:
+
+    an Event      Warning Evicted  Usage of EmptyDir volume "scratch" exceeds
+                                   the limit "1Mi".
+    the pod       killed whole with a grace of EVICTION_GRACE seconds, never
+                  restarted; its status becomes phase Failed, reason Evicted
+                  and that message (`podstatus.py`), which is also how a
+                  restarted agent knows the pod stays evicted.
+
+Usage is measured as `du` does, in allocated blocks (`st_blocks * 512`), by an
+`os.scandir` walk that stays on the volume's file system (a mount below the
+volume is not the volume's usage) and counts a hard-linked inode once. The walk
+costs one `getdents` per directory and one `lstat` per entry that scandir cannot
+answer from the directory entry; no process is started per check.
+
+A container's `resources.limits.ephemeral-storage` is checked too, as the
+kubelet does on a node without a separate image file system: against the
+writable layer of its rootfs (the snapshot's upper dir, or its whole copy) plus
+its log files. The message is then the kubelet's `Container app exceeded its
+local ephemeral storage limit "10Mi".`
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from supernetes.controlplane.api.quantity import int_value
+
+EVICTION_PERIOD = 10.0  # the kubelet's eviction monitoring interval
+EVICTION_GRACE = 1.0    # the kubelet's immediateEvictionGracePeriodSeconds
+REASON = "Evicted"
+
+
+def period(sync_frequency: float) -> float:
+    """How often a pod's local storage is measured (never less often than it is synced)."""
+    return min(EVICTION_PERIOD, sync_frequency)
+
+
+def disk_usage(path: str) -> int:
+    """Bytes allocated below `path` (inclusive), on `path`'s own file system."""
+    try:
+        top = os.lstat(path)
+    except FileNotFoundError:
+        return 0
+    total = top.st_blocks * 512
+    seen: set[tuple[int, int]] = set()
+    stack = [path]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # removed while we walked: it no longer uses space
+        with entries:
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if st.st_dev != top.st_dev:
+                    continue  # a mount point below the volume: another file system
+                if st.st_nlink > 1 and not entry.is_dir(follow_symlinks=False):
+                    if (st.st_dev, st.st_ino) in seen:
+                        continue
+                    seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+    return total
+
+
+def limited_empty_dirs(pod: dict) -> list[tuple[str, str]]:
+    """(volume name, sizeLimit) of each disk-backed emptyDir with a positive limit."""
+    limited = []
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        empty_dir = volume.get("emptyDir")
+        if empty_dir is None or empty_dir.get("medium") == "Memory":
+            continue  # a tmpfs is capped by the kernel
+        limit = empty_dir.get("sizeLimit")
+        if limit and int_value(limit) > 0:
+            limited.append((volume["name"], str(limit)))
+    return limited
+
+
+def storage_limits(pod: dict) -> dict[str, str]:
+    """Container name -> its `limits.ephemeral-storage`, for containers that have one."""
+    limits = {}
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        limit = ((container.get("resources") or {}).get("limits") or {}).get(
+            "ephemeral-storage")
+        if limit and int_value(limit) > 0:
+            limits[container["name"]] = str(limit)
+    return limits
+
+
+def needs_watching(pod: dict) -> bool:
+    return bool(limited_empty_dirs(pod) or storage_limits(pod))
+
+
+def check(pod: dict, empty_dir_path: Callable[[str], str],
+          container_usage: Callable[[str], int]) -> str | None:
+    """The eviction message if the pod exceeds a local storage limit, else None.
+
+    `empty_dir_path(volume)` says where an emptyDir lives on this node;
+    `container_usage(container)` measures a container's writable layer and logs.
+    """
+    for name, limit in limited_empty_dirs(pod):
+        if disk_usage(empty_dir_path(name)) > int_value(limit):
+            return f'Usage of EmptyDir volume "{name}" exceeds the limit "{limit}".'
+    for name, limit in storage_limits(pod).items():
+        if container_usage(name) > int_value(limit):
+            return f'Container {name} exceeded its local ephemeral storage limit "{limit}".'
+    return None
+
+
+def evicted_message(pod: dict) -> str | None:
+    """The message of an eviction the API already records for this pod, if any."""
+    status = pod.get("status") or {}
+    if status.get("phase") == "Failed" and status.get("reason") == REASON:
+        return status.get("message") or REASON
+    return None
