@@ -1,6 +1,7 @@
 """The `superlet` command: the node agent, and the node's own view of its pods.
 
-    superlet run --server URL --token T [...]   join the cluster and run the agent
+    superlet run --server URL --token-file F    join the cluster and run the agent
+                 [...]                          (or --token T, which `ps` shows)
     superlet ps | logs | exec | inspect | status  what this node runs, read from the
                                                   local state (root dir, runtime),
                                                   so they work with the API down
@@ -47,8 +48,12 @@ def _add_run(subparsers) -> None:
                     "kept under the root dir), register the Node and run its pods until "
                     "SIGTERM. Containers keep running when the agent stops.")
     run.add_argument("--server", default="", help="the API server, https://HOST:PORT")
-    run.add_argument("--token", default="", help="the bootstrap token (server's "
-                                                 "DATA_DIR/tokens/bootstrap)")
+    token = run.add_mutually_exclusive_group()
+    token.add_argument("--token", default="", help="the bootstrap token (server's "
+                                                   "DATA_DIR/tokens/bootstrap); any user "
+                                                   "sees it in `ps`: prefer --token-file")
+    token.add_argument("--token-file", default=None, metavar="PATH",
+                       help="a file holding the bootstrap token (read at start)")
     run.add_argument("--ca-file", default=None, help="the cluster CA, to verify the server "
                                                      "already while joining")
     run.add_argument("--node-name", default=None, help="default: the host name")
@@ -116,8 +121,11 @@ def config_from_args(args) -> AgentConfig:
             raise ValueError(f"--node-label {item!r}: expected KEY=VALUE")
         labels[key] = value
     initial, maximum = args.crash_backoff
+    token = args.token
+    if args.token_file is not None:
+        token = read_token_file(args.token_file)
     config = AgentConfig(
-        server_url=args.server, token=args.token, ca_file=args.ca_file,
+        server_url=args.server, token=token, ca_file=args.ca_file,
         root_dir=args.root_dir, run_dir=args.run_dir, runtime=args.runtime,
         node_ip=args.node_ip, pod_cidr=args.pod_cidr, cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr, cluster_dns=tuple(args.cluster_dns),
@@ -135,6 +143,21 @@ def config_from_args(args) -> AgentConfig:
     if args.node_name:
         config.node_name = args.node_name
     return config
+
+
+def read_token_file(path: str) -> str:
+    """The bootstrap token in `path` (surrounding white space stripped)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"--token-file {path}: {reason}") from exc
+    if not token:
+        raise ValueError(f"--token-file {path}: the file is empty")
+    if any(c.isspace() for c in token):
+        raise ValueError(f"--token-file {path}: expected one token, found several words")
+    return token
 
 
 def _run(args) -> int:

@@ -7,7 +7,8 @@ starts, each as its own process (the way k3s composes a server and an agent):
     supernetes server      the API server over HTTPS on :6443, SQLite at D/state.db,
                            with the scheduler and the controllers inside it (node
                            IPAM gives the node its pod CIDR)
-    superlet run           the node agent, joined with the server's bootstrap token,
+    superlet run           the node agent, joined with the server's bootstrap token
+                           (--token-file: `ps` never shows it),
                            its state in D/superlet and D/run
 
 after building a busybox image offline into the node's image store. The admin
@@ -133,8 +134,8 @@ def up(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None, runtime: str 
     admin = str(kubeconfig)
 
     _import_busybox(data / "superlet" / "images")
-    token = (data / "tokens" / "bootstrap").read_text().strip()
-    agent = [_bin("superlet"), "run", "--server", f"https://127.0.0.1:{port}", "--token", token,
+    agent = [_bin("superlet"), "run", "--server", f"https://127.0.0.1:{port}",
+             "--token-file", str(data / "tokens" / "bootstrap"),  # never on the command line
              "--node-name", node_name, "--root-dir", str(data / "superlet"),
              "--run-dir", str(data / "run"), "--runtime", runtime, "--port", str(agent_port)]
     if pod_cidr:

@@ -28,8 +28,9 @@ init is pulling the plug: the kernel kills every process of the machine, its
 mounts vanish, and the lab deletes its network namespace, as a reboot would.
 
 Nodes join exactly as a remote machine does: `superlet run --server
-https://<control plane>:6443 --token <bootstrap token>`, the paths coming from
-SUPERLET_ROOT_DIR and SUPERLET_RUN_DIR in the machine's environment.
+https://<control plane>:6443 --token-file <the server's bootstrap token file>`,
+the paths coming from SUPERLET_ROOT_DIR and SUPERLET_RUN_DIR in the machine's
+environment.
 
     config.py     LabConfig: names, the address plan, validation
     state.py      lab.json in the data dir: what the lab made, so any later command

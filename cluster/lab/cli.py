@@ -41,7 +41,7 @@ def register(subparsers) -> None:
         description="A whole cluster on one machine, kind-style with plain namespaces: a "
                     "control plane machine and N nodes, each a network namespace (plus PID, "
                     "mount and UTS namespaces) on a lab bridge of its own. Nodes join as "
-                    "remote machines do: `superlet run --server URL --token T`.")
+                    "remote machines do: `superlet run --server URL --token-file F`.")
     verbs = lab.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     up = verbs.add_parser("up", help="build the lab (or boot what is not running)",

@@ -8,7 +8,7 @@ each step that makes something:
     3. the control plane machine: `supernetes server` (scheduler and controllers
        inside) and the port proxy that publishes it on the host's 127.0.0.1
     4. the host's kubeconfig (DATA_DIR/kubeconfig), once the server serves
-    5. the nodes, each joining with `superlet run --server URL --token TOKEN`
+    5. the nodes, each joining with `superlet run --server URL --token-file FILE`
     6. waits until every node is Ready
 
 `up` on a lab that exists boots whatever is not running, with the state it had
@@ -83,13 +83,13 @@ def up(config: LabConfig, progress=print, explicit: set[str] | None = None) -> L
         progress(f"booting {cp.hostname} ({config.address(CONTROL_PLANE)}): supernetes server")
         _boot_control_plane(state, cp)
     admin = _wait_for_server(state, cp)
-    token = (state.server_data / "tokens" / "bootstrap").read_text().strip()
+    token_file = str(state.server_data / "tokens" / "bootstrap")
     ca = str(state.server_data / "pki" / "ca.crt")
 
     for node in machines(state)[1:]:
         if not node.running():
             progress(f"booting {node.hostname} ({config.address(node.name)}): superlet run")
-            _boot_node(state, node, token, ca, layout)
+            _boot_node(state, node, token_file, ca, layout)
     for node in machines(state)[1:]:
         wait_ready(state, node, admin)
     progress(f"lab {config.name} is up: {config.nodes} nodes Ready; "
@@ -185,19 +185,21 @@ def node_env(state: LabState, node: Machine) -> dict[str, str]:
             "SUPERLET_RUN_DIR": str(node.dir / "run")}
 
 
-def agent_argv(state: LabState, token: str, ca_file: str) -> list[str]:
+def agent_argv(state: LabState, token_file: str, ca_file: str) -> list[str]:
     """The join command: the very one a remote machine runs (vagrant/systemd/superlet.service,
-    started by vagrant/provision/join.sh; tests/vagrant checks they agree)."""
+    started by vagrant/provision/join.sh; tests/vagrant checks they agree). The token is
+    read from the server's file, so `ps` on the host never shows it."""
     config = state.config
-    return [_bin("superlet"), "run", "--server", config.server_url, "--token", token,
-            "--ca-file", ca_file, "--network-backend", config.backend,
+    return [_bin("superlet"), "run", "--server", config.server_url,
+            "--token-file", token_file, "--ca-file", ca_file, "--network-backend", config.backend,
             "--runtime", config.runtime, *config.agent_args]
 
 
-def _boot_node(state: LabState, node: Machine, token: str, ca: str, layout: Path) -> None:
+def _boot_node(state: LabState, node: Machine, token_file: str, ca: str,
+               layout: Path) -> None:
     _plug(state, node)
     _import_image(node.dir / "root" / "images", layout)
-    node.boot([{"name": "superlet", "argv": agent_argv(state, token, ca),
+    node.boot([{"name": "superlet", "argv": agent_argv(state, token_file, ca),
                 "log": str(node.dir / "superlet.log")}],
               env=node_env(state, node), tmpfs=[str(node.dir / "run")])
 
@@ -260,9 +262,8 @@ def node_start(state: LabState, name: str) -> None:
         _boot_control_plane(state, machine)
         _wait_for_server(state, machine)
         return
-    token = (state.server_data / "tokens" / "bootstrap").read_text().strip()
-    _boot_node(state, machine, token, str(state.server_data / "pki" / "ca.crt"),
-               _busybox_layout(state))
+    _boot_node(state, machine, str(state.server_data / "tokens" / "bootstrap"),
+               str(state.server_data / "pki" / "ca.crt"), _busybox_layout(state))
     wait_ready(state, machine)
 
 

@@ -204,60 +204,81 @@ def expand_exec_start(unit: Path, env: dict[str, str]) -> list[str]:
     return words
 
 
-@needs("systemd-analyze")
-def test_join_sh_starts_the_agent_with_the_command_superlet_accepts(tmp_path):
-    etc, units, fake_bin = tmp_path / "etc", tmp_path / "units", tmp_path / "bin"
+def run_join_sh(tmp_path: Path, token_text: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """join.sh for real, into tmp_path/etc and tmp_path/units, systemctl recorded."""
+    units, fake_bin = tmp_path / "units", tmp_path / "bin"
     units.mkdir()
     fake_bin.mkdir()
     calls = tmp_path / "systemctl.calls"
     (fake_bin / "systemctl").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     (fake_bin / "systemctl").chmod(0o755)
     token = tmp_path / "token"
-    token.write_text("abcdef.0123456789abcdef\n")
+    token.write_text(token_text)
     result = run(str(VAGRANT / "provision" / "join.sh"), "https://192.168.56.10:6443",
                  str(token), "/etc/supernetes/ca.crt", "192.168.56.11",
                  "--cluster-dns", "10.96.0.10",
                  "--register-with-taints", "node-role.kubernetes.io/control-plane:NoSchedule",
                  env={**os.environ, "PATH": f"{fake_bin}:{os.environ['PATH']}",
-                      "SUPERNETES_ETC": str(etc), "SYSTEMD_UNIT_DIR": str(units)})
+                      "SUPERNETES_ETC": str(tmp_path / "etc"), "SYSTEMD_UNIT_DIR": str(units)})
+    return result, calls
+
+
+@needs("systemd-analyze")
+def test_join_sh_starts_the_agent_with_the_command_superlet_accepts(tmp_path):
+    secret = "abcdef.0123456789abcdef"
+    result, calls = run_join_sh(tmp_path, secret + "\n")
+    etc, units = tmp_path / "etc", tmp_path / "units"
     assert result.returncode == 0, result.stderr
     assert calls.read_text().splitlines() == ["daemon-reload", "enable superlet.service",
                                               "restart superlet.service"]
+    token_file = etc / "bootstrap-token"
+    assert token_file.read_text() == secret
+    assert token_file.stat().st_mode & 0o077 == 0   # only root reads the bootstrap token
     env_file = etc / "superlet.env"
-    assert env_file.stat().st_mode & 0o077 == 0   # the bootstrap token is in it
+    assert secret not in env_file.read_text()
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert env["TOKEN_FILE"] == str(token_file)
     assert verify_unit(units / "superlet.service", tmp_path) == []
 
     argv = expand_exec_start(units / "superlet.service", env)
     assert argv[:2] == ["/usr/local/bin/superlet", "run"]
+    assert secret not in " ".join(argv)           # what `ps` would show
     parser = argparse.ArgumentParser()
     agent_cli._add_run(parser.add_subparsers())
     config = agent_cli.config_from_args(parser.parse_args(argv[1:]))
     assert (config.server_url, config.token, config.ca_file, config.node_ip) == (
-        "https://192.168.56.10:6443", "abcdef.0123456789abcdef", "/etc/supernetes/ca.crt",
-        "192.168.56.11")
+        "https://192.168.56.10:6443", secret, "/etc/supernetes/ca.crt", "192.168.56.11")
     assert config.cluster_dns == ("10.96.0.10",)
     assert config.taints == ({"key": "node-role.kubernetes.io/control-plane",
                               "effect": "NoSchedule"},)
 
 
+def test_join_sh_refuses_an_empty_token_file_and_starts_nothing(tmp_path):
+    result, calls = run_join_sh(tmp_path, " \n")
+    assert result.returncode == 1
+    assert result.stderr == f"join.sh: {tmp_path / 'token'} holds no token\n"
+    assert not calls.exists()
+    assert not (tmp_path / "etc" / "superlet.env").exists()
+    assert not (tmp_path / "etc" / "bootstrap-token").exists()
+
+
 def test_the_lab_and_the_vagrant_nodes_join_with_the_same_command(tmp_path):
     """`supernetes lab` boots its nodes with the same join command line the Vagrant
-    unit runs: `superlet run --server URL --token T --ca-file CA`, then flags of their
+    unit runs: `superlet run --server URL --token-file F --ca-file CA`, then flags of their
     own (the lab: its backend and runtime; the VMs: --node-ip, --cluster-dns)."""
     from supernetes.lab.config import LabConfig
     from supernetes.lab.lab import agent_argv
     from supernetes.lab.state import LabState
 
     lab = agent_argv(LabState(LabConfig(name="joincheck", data_dir=str(tmp_path))),
-                     "abcdef.0123456789abcdef", "/lab/ca.crt")
+                     "/lab/tokens/bootstrap", "/lab/ca.crt")
     unit = expand_exec_start(VAGRANT / "systemd" / "superlet.service",
                              {"SERVER": "https://10.0.0.1:6443",
-                              "TOKEN": "abcdef.0123456789abcdef", "CA_FILE": "/lab/ca.crt"})
+                              "TOKEN_FILE": "/lab/tokens/bootstrap", "CA_FILE": "/lab/ca.crt"})
 
     def join_flags(argv: list[str]) -> list[str]:
         return [Path(argv[0]).name, argv[1], *[argv[i] for i in range(2, 8, 2)]]
 
     assert join_flags(lab) == join_flags(unit) == \
-        ["superlet", "run", "--server", "--token", "--ca-file"]
-    assert (lab[5], lab[7]) == (unit[5], unit[7]) == ("abcdef.0123456789abcdef", "/lab/ca.crt")
+        ["superlet", "run", "--server", "--token-file", "--ca-file"]
+    assert (lab[5], lab[7]) == (unit[5], unit[7]) == ("/lab/tokens/bootstrap", "/lab/ca.crt")
