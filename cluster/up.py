@@ -10,6 +10,10 @@ starts, each as its own process (the way k3s composes a server and an agent):
     superlet run           the node agent, joined with the server's bootstrap token
                            (--token-file: `ps` never shows it),
                            its state in D/superlet and D/run
+    supernetes dns         the cluster DNS, once the node is Ready, listening on the
+                           pod bridge's gateway address (the first address of the
+                           node's pod CIDR, e.g. 10.244.0.1) port 53 and published
+                           as the endpoint of kube-system/kube-dns (10.96.0.10)
 
 after building a busybox image offline into the node's image store. The admin
 kubeconfig is D/admin.kubeconfig; with the default data dir it is also copied
@@ -125,9 +129,11 @@ def up(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None, runtime: str 
         raise UpError(f"port {port} is taken (another API server?): pass --port")
     node_name = node_name or socket.gethostname().lower()
 
+    # The server's own DNS would listen on its bind address, which no pod reaches
+    # (loopback, or the wildcard with nothing to advertise): `dns` below serves them.
     _start(state, data, "server", [_bin("supernetes"), "server", "--data-dir", str(data),
                                    "--bind", "127.0.0.1" if netns else "0.0.0.0",
-                                   "--port", str(port)])
+                                   "--port", str(port), "--disable-dns"])
     kubeconfig = data / "admin.kubeconfig"
     _wait("the API server writing its admin kubeconfig", kubeconfig.exists, timeout,
           data / "logs" / "server.log")
@@ -144,7 +150,32 @@ def up(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None, runtime: str 
     _publish_kubeconfig(state, data, kubeconfig)
     _wait(f"node {node_name} becoming Ready", lambda: _node_ready(admin, node_name), timeout,
           data / "logs" / "superlet.log")
+    _start_dns(state, data, admin, node_name, timeout)
     return state
+
+
+def _start_dns(state: dict, data: Path, kubeconfig: str, node_name: str,
+               timeout: float) -> None:
+    """The cluster DNS where this node's pods reach it: the pod bridge's gateway.
+
+    A pod cannot reach the node's loopback, and in a fresh network namespace the
+    node has no other address; but every pod routes through the bridge, whose
+    gateway address is the node's own. The agent's service proxy then sends the
+    kube-dns ClusterIP, which pods are told to ask, to that address.
+    """
+    gateway = ""
+
+    def gateway_up() -> bool:
+        nonlocal gateway
+        gateway = gateway or _pod_gateway(kubeconfig, node_name)
+        return bool(gateway) and _is_local(gateway)
+
+    _wait("the pod bridge's gateway address", gateway_up, timeout,
+          data / "logs" / "superlet.log")
+    _start(state, data, "dns", [_bin("supernetes"), "dns", "--kubeconfig", kubeconfig,
+                                "--bind", f"{gateway}:53", "--advertise", gateway])
+    _wait(f"the cluster DNS serving on {gateway}:53",
+          lambda: _dns_published(kubeconfig, gateway), timeout, data / "logs" / "dns.log")
 
 
 def _import_busybox(store: Path) -> None:
@@ -190,6 +221,42 @@ def _node_ready(kubeconfig: str, node: str) -> bool:
                for c in status.get("conditions") or [])
 
 
+def _pod_gateway(kubeconfig: str, node: str) -> str:
+    """The first address of the node's pod CIDR ('' until it has one)."""
+    import ipaddress
+
+    from supernetes.controlplane.client import Client, ClientError
+
+    try:
+        with Client.from_kubeconfig(kubeconfig) as client:
+            cidr = (client.get("v1", "Node", node).get("spec") or {}).get("podCIDR")
+    except ClientError:
+        return ""
+    return str(ipaddress.ip_network(cidr).network_address + 1) if cidr else ""
+
+
+def _is_local(address: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def _dns_published(kubeconfig: str, address: str) -> bool:
+    """Has the DNS server published itself as kube-system/kube-dns's endpoint?"""
+    from supernetes.controlplane.client import Client, ClientError
+
+    try:
+        with Client.from_kubeconfig(kubeconfig) as client:
+            endpoints = client.get("v1", "Endpoints", "kube-dns", "kube-system")
+    except ClientError:
+        return False
+    return any(a.get("ip") == address for subset in endpoints.get("subsets") or []
+               for a in subset.get("addresses") or [])
+
+
 # --- down ----------------------------------------------------------------------------------
 
 def down(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None) -> list[str]:
@@ -221,7 +288,7 @@ def down(data_dir: str = DEFAULT_DATA_DIR, netns: str | None = None) -> list[str
             agent_runtime = argv[argv.index("--runtime") + 1]
         done += reset(AgentConfig(root_dir=str(data / "superlet"), run_dir=str(data / "run"),
                                   runtime=agent_runtime), everything=True)
-    for name in ("controllers", "scheduler", "server"):
+    for name in ("dns", "controllers", "scheduler", "server"):
         if name in processes:
             _stop(processes[name])
             done.append(name)

@@ -1,11 +1,16 @@
 """`supernetes up --demo` and `supernetes down`, as the README's first command runs them.
 
 In a network namespace the test makes (bound to a file under tmp), with a data
-dir under tmp: the demo's three httpd replicas must serve their pages, and
-`down` must leave no process, mount, cgroup, link or file behind.
+dir under tmp, where the node's only address is loopback: the demo's three httpd
+replicas must serve their pages, a pod must resolve cluster names through the
+cluster DNS (busybox's nslookup, asking 10.96.0.10), the bootstrap token must
+not show in `ps`, and `down` must leave no process, mount, cgroup, link or file
+behind.
 """
 
+import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -17,6 +22,14 @@ pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.
 def supernetes(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "supernetes"), *args], capture_output=True, text=True,
                           timeout=300)
+
+
+def nslookup(ns, data, pod: str, name: str) -> list[str]:
+    out = ns.run([str(BIN / "superlet"), "exec", "--root-dir", str(data / "superlet"),
+                  "--run-dir", str(data / "run"), pod, "--", "nslookup", name])
+    text = out.stdout + out.stderr
+    after = text.split("Name:", 1)[1] if "Name:" in text else ""
+    return sorted(re.findall(r"Address:\s*([\d.]+)\s*$", after, re.M))
 
 
 def test_up_with_the_demo_serves_three_pages_and_down_removes_everything(tmp_path):
@@ -35,6 +48,28 @@ def test_up_with_the_demo_serves_three_pages_and_down_removes_everything(tmp_pat
         assert (data / "admin.kubeconfig").exists()
         links = ns.run(["ip", "-o", "link"]).stdout
         assert "super0" in links and "veth" in links
+
+        # Cluster DNS, asked from a pod: the API server's name and a Service's name.
+        kubectl = ["/usr/bin/kubectl", "--kubeconfig", str(data / "admin.kubeconfig")]
+        made = ns.run([*kubectl, "create", "service", "clusterip", "hello", "--tcp=80:8080"])
+        assert made.returncode == 0, made.stderr
+        service_ip = ns.run([*kubectl, "get", "service", "hello", "-o",
+                             "jsonpath={.spec.clusterIP}"]).stdout
+        client = listing[0].split()[0]
+        resolv = ns.run([str(BIN / "superlet"), "exec", "--root-dir", str(data / "superlet"),
+                         "--run-dir", str(data / "run"), client, "--", "cat",
+                         "/etc/resolv.conf"]).stdout
+        assert "nameserver 10.96.0.10" in resolv
+        assert nslookup(ns, data, client, "kubernetes.default.svc.cluster.local") == \
+            ["10.96.0.1"]
+        assert nslookup(ns, data, client, "hello") == [service_ip]
+
+        # The agent got the bootstrap token from a file: `ps` does not show it.
+        token = (data / "tokens" / "bootstrap").read_text().strip()
+        agent = json.loads((data / "up.json").read_text())["processes"]["superlet"]
+        with open(f"/proc/{agent['pid']}/cmdline", "rb") as f:
+            cmdline = f.read().decode().split("\0")
+        assert "--token-file" in cmdline and token not in " ".join(cmdline)
 
         again = supernetes("up", "--data-dir", str(data), "--netns", ns.path)
         assert again.returncode == 1 and again.stderr.count("\n") == 1
