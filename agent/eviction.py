@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from stat import S_ISDIR
 
 from supernetes.controlplane.api.quantity import int_value
 
@@ -67,13 +68,13 @@ def disk_usage(path: str) -> int:
                     continue
                 if st.st_dev != top.st_dev:
                     continue  # a mount point below the volume: another file system
-                if st.st_nlink > 1 and not entry.is_dir(follow_symlinks=False):
+                if S_ISDIR(st.st_mode):
+                    stack.append(entry.path)
+                elif st.st_nlink > 1:
                     if (st.st_dev, st.st_ino) in seen:
                         continue
                     seen.add((st.st_dev, st.st_ino))
                 total += st.st_blocks * 512
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
     return total
 
 
