@@ -9,62 +9,12 @@ and never assumes absolute revision numbers.
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 
 import pytest
-import requests
+from apiserverkit import Etcd
 
 from supernetes.controlplane.store import open_store
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class EtcdServer:
-    """One etcd member on loopback; stop() and start() keep its data dir."""
-
-    def __init__(self, data_dir):
-        self.data_dir = data_dir
-        self.client_port = free_port()
-        self.peer_port = free_port()
-        self.url = f"etcd://127.0.0.1:{self.client_port}"
-        self.endpoint = f"http://127.0.0.1:{self.client_port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        client = f"http://127.0.0.1:{self.client_port}"
-        peer = f"http://127.0.0.1:{self.peer_port}"
-        with open(self.data_dir.parent / "etcd.log", "ab") as log:
-            self.process = subprocess.Popen(
-                ["etcd", "--name", "test", "--data-dir", str(self.data_dir),
-                 "--listen-client-urls", client, "--advertise-client-urls", client,
-                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                 "--initial-cluster", f"test={peer}", "--log-level", "error"],
-                stdout=log, stderr=log)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"etcd exited with {self.process.returncode}")
-            try:
-                if requests.post(f"{client}/v3/kv/range", json={"key": "AA=="},
-                                 timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("etcd did not become ready in 20 s")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +22,7 @@ def etcd_server(tmp_path_factory):
     if shutil.which("etcd") is None:
         pytest.skip("etcd is not installed (apt-get install etcd-server)")
     data_dir = tmp_path_factory.mktemp("etcd") / "data"
-    server = EtcdServer(data_dir)
+    server = Etcd(data_dir)
     server.start()
     yield server
     server.stop()
@@ -105,7 +55,7 @@ def own_etcd(tmp_path):
     """An etcd of this test's own, for tests that stop and restart it."""
     if shutil.which("etcd") is None:
         pytest.skip("etcd is not installed (apt-get install etcd-server)")
-    server = EtcdServer(tmp_path / "etcd")
+    server = Etcd(tmp_path / "etcd")
     server.start()
     yield server
     server.stop()

@@ -97,7 +97,7 @@ def test_a_watch_rides_out_an_etcd_restart_without_gap_or_duplicate(own_etcd):
 
 
 def test_a_watch_older_than_the_ring_replays_from_etcd_history(etcd_server, prefix):
-    store = EtcdStore([etcd_server.endpoint], compact_interval=0, ring_size=8)
+    store = EtcdStore([etcd_server.client], compact_interval=0, ring_size=8)
     try:
         start = store.revision()
         written = [store.create(f"{prefix}{i:02d}", b"") for i in range(30)]
@@ -133,7 +133,7 @@ def test_an_unreachable_etcd_is_one_clear_error(etcd_server):
 
 
 def test_an_indexed_watch_older_than_the_ring_is_filtered_too(etcd_server, prefix):
-    store = EtcdStore([etcd_server.endpoint], compact_interval=0, ring_size=4)
+    store = EtcdStore([etcd_server.client], compact_interval=0, ring_size=4)
     store.add_index("node", lambda kv: kv.value.decode())
     try:
         start = store.revision()
