@@ -21,11 +21,20 @@ volume is not the volume's usage) and counts a hard-linked inode once. The walk
 costs one `getdents` per directory and one `lstat` per entry that scandir cannot
 answer from the directory entry; no process is started per check.
 
-A container's `resources.limits.ephemeral-storage` is checked too, as the
-kubelet does on a node without a separate image file system: against the
-writable layer of its rootfs (the snapshot's upper dir, or its whole copy) plus
-its log files. The message is then the kubelet's `Container app exceeded its
-local ephemeral storage limit "10Mi".`
+`resources.limits.ephemeral-storage` is checked too, as the kubelet does on a
+node without a separate image file system. A container's usage is the writable
+layer of its rootfs (the snapshot's upper dir, or its whole copy) plus its log
+files; a pod's is its containers' plus its disk-backed emptyDirs. The checks,
+in the kubelet's order, each with its message:
+
+    emptyDir   over its sizeLimit        Usage of EmptyDir volume "scratch"
+                                         exceeds the limit "1Mi".
+    pod        over the sum of its       Pod ephemeral local storage usage
+               containers' limits        exceeds the total limit of containers 1Mi.
+    container  over its own limit        Container app exceeded its local
+                                         ephemeral storage limit "1Mi".
+
+(So a pod of one container over its limit gets the pod message, as in Kubernetes.)
 """
 
 from __future__ import annotations
@@ -34,7 +43,13 @@ import os
 from collections.abc import Callable
 from stat import S_ISDIR
 
-from supernetes.controlplane.api.quantity import int_value
+from supernetes.controlplane.api.quantity import (
+    BINARY_SI,
+    DECIMAL_SI,
+    format_quantity,
+    int_value,
+    quantity_format,
+)
 
 EVICTION_PERIOD = 10.0  # the kubelet's eviction monitoring interval
 EVICTION_GRACE = 1.0    # the kubelet's immediateEvictionGracePeriodSeconds
@@ -91,10 +106,10 @@ def limited_empty_dirs(pod: dict) -> list[tuple[str, str]]:
     return limited
 
 
-def storage_limits(pod: dict) -> dict[str, str]:
+def storage_limits(pod: dict, kind: str = "containers") -> dict[str, str]:
     """Container name -> its `limits.ephemeral-storage`, for containers that have one."""
     limits = {}
-    for container in (pod.get("spec") or {}).get("containers") or []:
+    for container in (pod.get("spec") or {}).get(kind) or []:
         limit = ((container.get("resources") or {}).get("limits") or {}).get(
             "ephemeral-storage")
         if limit and int_value(limit) > 0:
@@ -102,8 +117,26 @@ def storage_limits(pod: dict) -> dict[str, str]:
     return limits
 
 
+def pod_storage_limit(pod: dict) -> str | None:
+    """The pod's limit, as the kubelet's PodLimits: the app containers' sum, or the
+    largest init container's limit if that is more."""
+    app, init = storage_limits(pod), storage_limits(pod, "initContainers")
+    if not app and not init:
+        return None
+    total = max(sum(int_value(v) for v in app.values()),
+                max((int_value(v) for v in init.values()), default=0))
+    written = [*app.values(), *init.values()]
+    binary = any(quantity_format(v) == BINARY_SI for v in written)
+    return format_quantity(total, BINARY_SI if binary else DECIMAL_SI)
+
+
 def needs_watching(pod: dict) -> bool:
-    return bool(limited_empty_dirs(pod) or storage_limits(pod))
+    return bool(limited_empty_dirs(pod) or pod_storage_limit(pod))
+
+
+def _disk_empty_dirs(pod: dict) -> list[str]:
+    return [v["name"] for v in (pod.get("spec") or {}).get("volumes") or []
+            if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory"]
 
 
 def check(pod: dict, empty_dir_path: Callable[[str], str],
@@ -113,11 +146,25 @@ def check(pod: dict, empty_dir_path: Callable[[str], str],
     `empty_dir_path(volume)` says where an emptyDir lives on this node;
     `container_usage(container)` measures a container's writable layer and logs.
     """
+    volumes: dict[str, int] = {}
     for name, limit in limited_empty_dirs(pod):
-        if disk_usage(empty_dir_path(name)) > int_value(limit):
+        volumes[name] = disk_usage(empty_dir_path(name))
+        if volumes[name] > int_value(limit):
             return f'Usage of EmptyDir volume "{name}" exceeds the limit "{limit}".'
+    pod_limit = pod_storage_limit(pod)
+    if pod_limit is None:
+        return None
+    spec = pod.get("spec") or {}
+    containers = {c["name"]: container_usage(c["name"])
+                  for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]}
+    for name in _disk_empty_dirs(pod):
+        if name not in volumes:
+            volumes[name] = disk_usage(empty_dir_path(name))
+    if sum(containers.values()) + sum(volumes.values()) > int_value(pod_limit):
+        return f"Pod ephemeral local storage usage exceeds the total limit of containers " \
+               f"{pod_limit}."
     for name, limit in storage_limits(pod).items():
-        if container_usage(name) > int_value(limit):
+        if containers[name] > int_value(limit):
             return f'Container {name} exceeded its local ephemeral storage limit "{limit}".'
     return None
 

@@ -71,16 +71,56 @@ def test_an_emptydir_over_its_limit_gives_the_kubelets_eviction_message(tmp_path
     assert check() == 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
 
 
-def test_a_container_over_its_ephemeral_storage_limit_is_named():
-    limited = {"name": "app", "image": "busybox",
-               "resources": {"limits": {"ephemeral-storage": "10Mi"}}}
-    pod = pod_with(containers=[limited, {"name": "side", "image": "busybox"}])
-    assert eviction.storage_limits(pod) == {"app": "10Mi"}
-    usage = {"app": 10 * MIB, "side": 50 * MIB}
+def limited(name: str, limit: str | None) -> dict:
+    container = {"name": name, "image": "busybox"}
+    if limit:
+        container["resources"] = {"limits": {"ephemeral-storage": limit}}
+    return container
+
+
+def test_the_pod_limit_is_the_sum_of_its_containers_or_the_largest_init_container():
+    assert eviction.pod_storage_limit(pod_with(containers=[limited("a", None)])) is None
+    two = pod_with(containers=[limited("a", "1Mi"), limited("b", "10Mi"), limited("c", None)])
+    assert eviction.pod_storage_limit(two) == "11Mi"
+    assert eviction.pod_storage_limit(pod_with(containers=[limited("a", "1M"),
+                                                           limited("b", "1M")])) == "2M"
+    with_init = two | {"spec": dict(two["spec"], initContainers=[limited("i", "64Mi")])}
+    assert eviction.pod_storage_limit(with_init) == "64Mi"
+    assert eviction.needs_watching(two) and not eviction.needs_watching(pod_with())
+
+
+def test_one_container_over_its_limit_gets_the_kubelets_pod_message():
+    pod = pod_with(containers=[limited("app", "10Mi")])
+    usage = {"app": 10 * MIB}
     assert eviction.check(pod, str, usage.__getitem__) is None
     usage["app"] += 1
     assert eviction.check(pod, str, usage.__getitem__) == \
-        'Container app exceeded its local ephemeral storage limit "10Mi".'
+        "Pod ephemeral local storage usage exceeds the total limit of containers 10Mi."
+
+
+def test_a_container_over_its_own_limit_within_the_pods_is_named():
+    pod = pod_with(containers=[limited("app", "1Mi"), limited("side", "10Mi")])
+    usage = {"app": 2 * MIB, "side": 0}
+    assert eviction.check(pod, str, usage.__getitem__) == \
+        'Container app exceeded its local ephemeral storage limit "1Mi".'
+
+
+def test_the_pods_emptydirs_count_against_its_containers_limits(tmp_path):
+    pod = pod_with([{"name": "cache", "emptyDir": {}},
+                    {"name": "ram", "emptyDir": {"medium": "Memory"}}],
+                   containers=[limited("app", "2Mi")])
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "ram").mkdir()
+    write(tmp_path / "ram" / "f", 4 * MIB)    # a tmpfs in real life: memory, not disk
+
+    def check():
+        return eviction.check(pod, lambda name: str(tmp_path / name), lambda name: MIB)
+
+    write(tmp_path / "cache" / "f", MIB // 2)
+    assert check() is None
+    write(tmp_path / "cache" / "f", MIB + MIB // 2)
+    assert check() == \
+        "Pod ephemeral local storage usage exceeds the total limit of containers 2Mi."
 
 
 def test_an_eviction_recorded_in_the_api_is_remembered():

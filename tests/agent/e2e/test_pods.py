@@ -238,14 +238,21 @@ def test_an_emptydir_over_its_size_limit_evicts_the_pod_and_one_under_it_keeps_r
     assert cluster.exec("frugal", "ls", "/scratch") == "fill\n"
 
 
-def test_a_container_writing_past_its_ephemeral_storage_limit_evicts_the_pod(cluster, pods):
-    pods(pod("litterbug", [{"name": "app", "command": [
-        "sh", "-c", "dd if=/dev/zero of=/fill bs=1024 count=2048 && sync; sleep 3600"],
-        "resources": {"limits": {"ephemeral-storage": "1Mi"}}}]))
-    p = cluster.wait_pod("litterbug", lambda p: p["status"].get("phase") == "Failed",
-                         timeout=30, what="evicted")
-    assert (p["status"]["reason"], p["status"]["message"]) == (
-        "Evicted", 'Container app exceeded its local ephemeral storage limit "1Mi".')
+def test_writing_past_ephemeral_storage_limits_evicts_with_the_kubelets_messages(cluster,
+                                                                                 pods):
+    fill = ["sh", "-c", "dd if=/dev/zero of=/fill bs=1024 count=2048 && sync; sleep 3600"]
+    limit = {"limits": {"ephemeral-storage": "1Mi"}}
+    pods(pod("litterbug", [{"name": "app", "command": fill, "resources": limit}]))
+    pods(pod("twins", [{"name": "app", "command": fill, "resources": limit},
+                       {"name": "side", "command": ["sleep", "3600"],
+                        "resources": {"limits": {"ephemeral-storage": "10Mi"}}}]))
+    for name, message in [
+            ("litterbug", "Pod ephemeral local storage usage exceeds the total limit of "
+                          "containers 1Mi."),   # one container: the pod's limit is its own
+            ("twins", 'Container app exceeded its local ephemeral storage limit "1Mi".')]:
+        p = cluster.wait_pod(name, lambda p: p["status"].get("phase") == "Failed",
+                             timeout=30, what="evicted")
+        assert (p["status"]["reason"], p["status"]["message"]) == ("Evicted", message)
 
 
 def test_a_configmap_becomes_a_file_and_follows_updates(cluster, pods):
