@@ -1,4 +1,4 @@
-"""Local storage eviction: a pod whose disk-backed emptyDir outgrows its sizeLimit is evicted.
+"""Local storage eviction: a pod outgrowing an emptyDir sizeLimit or ephemeral-storage limit.
 
 A tmpfs emptyDir (`medium: Memory`) is capped by the kernel (its `size=`); a
 disk-backed one is a plain directory on the node, so the kubelet enforces its
@@ -18,8 +18,9 @@ evicts the pod. The pod syncer (`sync.py`) asks `check()` at most every
 Usage is measured as `du` does, in allocated blocks (`st_blocks * 512`), by an
 `os.scandir` walk that stays on the volume's file system (a mount below the
 volume is not the volume's usage) and counts a hard-linked inode once. The walk
-costs one `getdents` per directory and one `lstat` per entry that scandir cannot
-answer from the directory entry; no process is started per check.
+costs a `getdents` per directory and an `lstat` per entry (a directory entry
+carries no block count), about what `du` itself costs (bench/eviction.py); no
+process is started per check.
 
 `resources.limits.ephemeral-storage` is checked too, as the kubelet does on a
 node without a separate image file system. A container's usage is the writable
