@@ -49,8 +49,24 @@ def test_bad_input_is_one_line_and_makes_nothing(tmp_path, args, message):
     assert not (tmp_path / "lab").exists()
 
 
+def command_lines() -> list[str]:
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                lines.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            pass    # gone meanwhile
+    return lines
+
+
 def test_down_removes_every_process_namespace_cgroup_and_file(tmp_path):
     lab = Lab.start(tmp_path, nodes=1)
+    # the nodes joined with the token in a file: `ps` shows its path, never the token
+    token = (lab.state.server_data / "tokens" / "bootstrap").read_text().strip()
+    agents = [line for line in command_lines()
+              if "superlet run" in line and str(lab.state.server_data) in line]
+    assert agents and all("--token-file" in line and token not in line for line in agents)
     lab.whoami_pod("busy", node=lab.node_names[0])
     lab.wait_running("busy")
     records = dict(lab.state.machines)
