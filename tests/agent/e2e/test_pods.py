@@ -238,6 +238,25 @@ def test_an_emptydir_over_its_size_limit_evicts_the_pod_and_one_under_it_keeps_r
     assert cluster.exec("frugal", "ls", "/scratch") == "fill\n"
 
 
+def test_an_evicted_pod_stays_evicted_when_a_new_agent_takes_over(own_cluster):
+    cluster = own_cluster
+    cluster.create(pod("hoarder", [{"name": "app", "command": [
+        "sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 && sync; sleep 3600"],
+        "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}],
+        volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}]))
+    cluster.wait_pod("hoarder", lambda p: p["status"].get("reason") == "Evicted" and
+                     "terminated" in container_status(p, "app").get("state", {}),
+                     timeout=30, what="evicted and stopped")
+    cluster.stop_agent(signal.SIGKILL)
+    cluster.start_agent()   # it knows the eviction from the pod's status only
+    time.sleep(4)           # two resyncs
+    p = cluster.pod("hoarder")
+    assert (p["status"]["phase"], p["status"]["reason"]) == ("Failed", "Evicted")
+    assert restarts(p) == 0 and "terminated" in container_status(p, "app")["state"]
+    cluster.delete_pod("hoarder")
+    wait(lambda: not cluster.local_leftovers(), 20, "the node to be empty again")
+
+
 def test_writing_past_ephemeral_storage_limits_evicts_with_the_kubelets_messages(cluster,
                                                                                  pods):
     fill = ["sh", "-c", "dd if=/dev/zero of=/fill bs=1024 count=2048 && sync; sleep 3600"]
