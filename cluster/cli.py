@@ -229,9 +229,11 @@ def _run_scheduler(args) -> int:
 def _add_up(subparsers) -> None:
     up = subparsers.add_parser(
         "up", help="start a single-node cluster on this machine (server with scheduler "
-                   "and controllers, and a superlet)",
+                   "and controllers, a superlet and the cluster DNS)",
         description="Start the API server (with the scheduler and controllers inside) and "
-                    "a Superlet on this machine, with a busybox image built offline. "
+                    "a Superlet on this machine, with a busybox image built offline, then "
+                    "the cluster DNS on the pod bridge's gateway address, where pods reach "
+                    "it through the kube-dns ClusterIP. "
                     "The admin kubeconfig is DATA_DIR/admin.kubeconfig (and "
                     "/etc/supernetes/admin.kubeconfig for the default data dir).")
     up.add_argument("--data-dir", default="/var/lib/supernetes",
