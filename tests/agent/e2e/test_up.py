@@ -24,6 +24,15 @@ def supernetes(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie is dead: its parent has just not reaped it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def nslookup(ns, data, pod: str, name: str) -> list[str]:
     out = ns.run([str(BIN / "superlet"), "exec", "--root-dir", str(data / "superlet"),
                   "--run-dir", str(data / "run"), pod, "--", "nslookup", name])
@@ -66,7 +75,9 @@ def test_up_with_the_demo_serves_three_pages_and_down_removes_everything(tmp_pat
 
         # The agent got the bootstrap token from a file: `ps` does not show it.
         token = (data / "tokens" / "bootstrap").read_text().strip()
-        agent = json.loads((data / "up.json").read_text())["processes"]["superlet"]
+        processes = json.loads((data / "up.json").read_text())["processes"]
+        assert sorted(processes) == ["dns", "server", "superlet"]
+        agent = processes["superlet"]
         with open(f"/proc/{agent['pid']}/cmdline", "rb") as f:
             cmdline = f.read().decode().split("\0")
         assert "--token-file" in cmdline and token not in " ".join(cmdline)
@@ -75,8 +86,11 @@ def test_up_with_the_demo_serves_three_pages_and_down_removes_everything(tmp_pat
         assert again.returncode == 1 and again.stderr.count("\n") == 1
         assert "already up" in again.stderr
 
+        pids = [p["pid"] for p in json.loads((data / "up.json").read_text())["processes"]
+                .values()]
         down = supernetes("down", "--data-dir", str(data), "--netns", ns.path)
         assert down.returncode == 0, down.stderr
+        assert not [pid for pid in pids if alive(pid)]  # the dns process too
         assert not data.exists()
         assert ns.run(["ip", "-o", "link"]).stdout.count("\n") == 1  # lo only
         assert ns.run(["nft", "list", "tables"]).stdout.strip() == ""
