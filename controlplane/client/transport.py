@@ -39,6 +39,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import orjson
 import urllib3
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -67,6 +68,17 @@ class RetryPolicy:
     max_retry_after: float = 10.0   # the longest Retry-After we honour
 
 
+def decode_json(data: bytes | str):
+    """JSON text -> Python objects: orjson (several times faster than json, which
+    counts when an informer decodes every event), or json for what orjson refuses
+    but json reads (NaN, Infinity). Integers beyond 64 bits come back as floats,
+    as the API server itself (orjson too) reads them."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 @dataclass
 class Response:
     status: int
@@ -75,7 +87,7 @@ class Response:
     url: str
 
     def json(self):
-        return json.loads(self.content) if self.content else None
+        return decode_json(self.content) if self.content else None
 
     @property
     def ok(self) -> bool:
