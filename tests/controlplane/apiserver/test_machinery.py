@@ -233,6 +233,20 @@ def test_binding_a_bound_pod_conflicts(api, ns):
     assert api.post(pods(ns, "b2") + "/binding", binding).status_code == 409
 
 
+def test_binding_with_another_pods_uid_conflicts_and_leaves_the_pod_pending(api, ns):
+    obj = create(api, ns, pod("b3"))
+    binding = {"apiVersion": "v1", "kind": "Binding",
+               "metadata": {"name": "b3", "uid": "not-this-pod"},
+               "target": {"kind": "Node", "name": "node-a"}}
+    response = api.post(pods(ns, "b3") + "/binding", binding)
+    assert response.status_code == 409
+    assert "Precondition failed: UID" in response.json()["message"]
+    assert not api.get(pods(ns, "b3")).json()["spec"].get("nodeName")
+    binding["metadata"]["uid"] = obj["metadata"]["uid"]
+    assert api.post(pods(ns, "b3") + "/binding", binding).status_code == 201
+    assert api.get(pods(ns, "b3")).json()["spec"]["nodeName"] == "node-a"
+
+
 def test_delete_preconditions(api, ns):
     obj = create(api, ns, pod("pre"))
     response = api.delete(pods(ns, "pre"), {"preconditions": {"uid": "wrong"}})
