@@ -235,12 +235,12 @@ class ConnectionPool:
                 body: bytes | None) -> bytes:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
+        # A line break in any of them would smuggle a header (or a request) in.
+        if any("\r" in line or "\n" in line for line in lines):
+            raise ValueError("a header or the path contains a line break")
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body or b'')}")
-        head = "\r\n".join(lines)
-        if "\n" in head.replace("\r\n", "") or "\r" in head.replace("\r\n", ""):
-            raise ValueError("a header or the path contains a line break")
-        return (head + "\r\n\r\n").encode("latin-1") + (body or b"")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
     def _read_response(self, conn: _Connection, method: str):
         while True:
