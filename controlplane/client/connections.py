@@ -41,6 +41,7 @@ from collections.abc import Iterator, Mapping
 
 MAX_HEAD = 64 * 1024        # bytes of status line + headers we accept
 READ_SIZE = 256 * 1024
+MAX_READ = 4 * 1024 * 1024
 NO_BODY_STATUS = (204, 304)
 
 
@@ -92,7 +93,8 @@ class _Connection:
     def fill(self, wanted: int) -> None:
         """Read until at least `wanted` bytes are buffered."""
         while len(self.buffer) < wanted:
-            data = self.sock.recv(max(READ_SIZE, wanted - len(self.buffer)))
+            # recv(n) allocates n bytes first: a big body is read in bounded steps
+            data = self.sock.recv(min(max(READ_SIZE, wanted - len(self.buffer)), MAX_READ))
             if not data:
                 raise Broken("the server closed the connection before the response ended")
             self.buffer += data
