@@ -225,3 +225,16 @@ def test_transport_retries_a_get_whose_connection_broke_but_not_a_post(scripted)
         transport.request("POST", "/x", body=b"{}")
     assert len(server.requests) == 3        # the GET twice, the POST once
     transport.close()
+
+
+def test_a_body_of_megabytes_arrives_whole_in_either_framing(scripted):
+    big = bytes(range(256)) * (6 * 4096)            # 6 MiB, past one bounded read
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part)
+        for part in (big[i:i + 1_000_000] for i in range(0, len(big), 1_000_000))) + b"0\r\n\r\n"
+    server = scripted(ok(big), chunked)
+    pool = ConnectionPool("127.0.0.1", server.port)
+    assert exchange(pool)[2] == big
+    assert exchange(pool)[2] == big
+    assert server.connections == 1
+    pool.close()
