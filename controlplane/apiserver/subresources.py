@@ -178,7 +178,8 @@ def bind(ctx: resources.Ctx, body) -> dict:
 
     A scheduler sends one binding per pod it places, so this is the busiest write
     of a scheduling cluster: it reads the pod, decodes it once, sets the two
-    fields and writes it back under the revision it read (a lost race reads
+    fields (and the Binding's annotations, copied onto the pod as Kubernetes
+    does) and writes it back under the revision it read (a lost race reads
     again), with none of an update's re-validation - a binding changes nothing
     a user wrote. Preconditions as Kubernetes': the Binding's metadata.uid, when
     given, must be the pod's (a pod deleted and created again under the same name
@@ -197,6 +198,11 @@ def bind(ctx: resources.Ctx, body) -> dict:
         raise errors.bad_request(f"the name of the object ({body_name}) does not match the "
                                  f"name on the URL ({ctx.name})")
     uid = body_meta.get("uid")
+    annotations = body_meta.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()):
+        raise errors.bad_request("metadata.annotations of a Binding must map strings to "
+                                 "strings")
     for _ in range(resources.UPDATE_ATTEMPTS):
         try:
             kv = ctx.store.get(ctx.key)
@@ -205,7 +211,7 @@ def bind(ctx: resources.Ctx, body) -> dict:
         if kv is None:
             raise errors.not_found(ctx.rt, ctx.name)
         pod = codec.loads(kv.value)
-        _assign(ctx, pod, node, uid)
+        _assign(ctx, pod, node, uid, annotations)
         if ctx.dry_run:
             break
         try:
@@ -220,7 +226,7 @@ def bind(ctx: resources.Ctx, body) -> dict:
     return errors.success(ctx.rt, ctx.name)
 
 
-def _assign(ctx: resources.Ctx, pod: dict, node: str, uid) -> None:
+def _assign(ctx: resources.Ctx, pod: dict, node: str, uid, annotations: dict) -> None:
     meta = pod["metadata"]
     if uid and meta.get("uid") != uid:
         raise errors.conflict(ctx.rt, ctx.name, f"Precondition failed: UID in precondition: "
@@ -233,6 +239,8 @@ def _assign(ctx: resources.Ctx, pod: dict, node: str, uid) -> None:
         raise errors.conflict(ctx.rt, ctx.name, f"pod {ctx.name} is already assigned to "
                                                 f"node \"{spec['nodeName']}\"")
     spec["nodeName"] = node
+    if annotations:         # copied onto the pod, as Kubernetes does
+        meta.setdefault("annotations", {}).update(annotations)
     status = pod.setdefault("status", {})
     conditions = [c for c in status.get("conditions") or ()
                   if c.get("type") != "PodScheduled"]
