@@ -19,9 +19,11 @@ with the same number of parallel keep-alive connections and no scheduling at all
 ("raw bind") - the most the server's binding path allows from one Python client.
 The ratio scheduler/raw says how much of that ceiling the scheduler reaches.
 
-Also printed: the scheduler's own decision time per pod (filter+score over N nodes),
-and CPU seconds spent by this process (scheduler + client) and by the server
-processes during the timed phase, which says where the time goes.
+Also printed: the scheduler's own decision time per pod (filter+score over N nodes,
+wall time on the scheduling thread, so it includes waits for the GIL), CPU seconds
+spent by this process (scheduler + client) and by the server processes during the
+timed phase, which says where the time goes, and how many `Scheduled` events the
+recorder dropped (as client-go's broadcaster does, when more than 1000 wait).
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ def run_size(size: int, pods: int, parallelism: int, events: bool, workdir: Path
         cpu_self = time.process_time() - cpu_self
         cpu_server = group_cpu(server.process.pid) - cpu_server
         stats = dict(scheduler.stats)
+        events_dropped = scheduler.recorder.dropped
         scheduler.stop()
 
         raw_names = [f"raw-{i:06}" for i in range(pods)]
@@ -137,7 +140,8 @@ def run_size(size: int, pods: int, parallelism: int, events: bool, workdir: Path
     return {"nodes": size, "pods": pods, "setup_s": setup, "sync_s": synced - t0,
             "elapsed_s": elapsed, "pods_per_s": stats["bound"] / elapsed,
             "raw_bind_per_s": pods / raw, "decide_us": 1e6 * stats["decide_seconds"] / pods,
-            "bind_errors": stats["bind_errors"], "cpu_self_s": cpu_self,
+            "bind_errors": stats["bind_errors"], "events_dropped": events_dropped,
+            "cpu_self_s": cpu_self,
             "cpu_server_s": cpu_server}
 
 
@@ -161,7 +165,9 @@ def main() -> int:
                   f"{r['raw_bind_per_s']:>10.0f} {r['pods_per_s'] / r['raw_bind_per_s']:>6.2f} "
                   f"{r['decide_us']:>13.0f} {r['cpu_self_s']:>11.1f} {r['cpu_server_s']:>12.1f} "
                   f"{r['elapsed_s']:>8.1f} {r['sync_s']:>7.1f}"
-                  + (f"  ({r['bind_errors']} bind errors)" if r["bind_errors"] else ""),
+                  + (f"  ({r['bind_errors']} bind errors)" if r["bind_errors"] else "")
+                  + (f"  ({r['events_dropped']} Scheduled events dropped)"
+                     if r["events_dropped"] else ""),
                   flush=True)
     return 0
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ..api import registry
 from ..api.errors import FieldError
+from ..store import base as store
 from . import authz, codec, errors, objects, patching, requestio, resources, strategy
 
 
@@ -173,6 +174,17 @@ def patch_scale(ctx: resources.Ctx) -> dict:
 # -- binding ------------------------------------------------------------------------------
 
 def bind(ctx: resources.Ctx, body) -> dict:
+    """Set spec.nodeName and PodScheduled=True, once.
+
+    A scheduler sends one binding per pod it places, so this is the busiest write
+    of a scheduling cluster: it reads the pod, decodes it once, sets the two
+    fields (and the Binding's annotations, copied onto the pod as Kubernetes
+    does) and writes it back under the revision it read (a lost race reads
+    again), with none of an update's re-validation - a binding changes nothing
+    a user wrote. Preconditions as Kubernetes': the Binding's metadata.uid, when
+    given, must be the pod's (a pod deleted and created again under the same name
+    is not the one that was scheduled); a bound or deleting pod is a 409.
+    """
     if not isinstance(body, dict) or body.get("kind") not in (None, "Binding"):
         raise errors.bad_request("the body must be a v1 Binding")
     target = _dict(body.get("target"))
@@ -180,30 +192,61 @@ def bind(ctx: resources.Ctx, body) -> dict:
     if not node or not isinstance(node, str):
         raise errors.invalid(ctx.rt, ctx.name, [FieldError(
             "FieldValueRequired", "target.name", "a node name is required")])
-    body_name = _dict(body.get("metadata")).get("name")
+    body_meta = _dict(body.get("metadata"))
+    body_name = body_meta.get("name")
     if body_name and body_name != ctx.name:
         raise errors.bad_request(f"the name of the object ({body_name}) does not match the "
                                  f"name on the URL ({ctx.name})")
-
-    def change(old: dict) -> dict:
-        spec = old.setdefault("spec", {})
-        if old["metadata"].get("deletionTimestamp"):
-            raise errors.conflict(ctx.rt, ctx.name, "pod is being deleted, cannot be assigned "
-                                                    "to a host")
-        if spec.get("nodeName"):
-            raise errors.conflict(ctx.rt, ctx.name, f"pod {ctx.name} is already assigned to "
-                                                    f"node \"{spec['nodeName']}\"")
-        spec["nodeName"] = node
-        status = old.setdefault("status", {})
-        conditions = [c for c in status.get("conditions") or ()
-                      if c.get("type") != "PodScheduled"]
-        conditions.append({"type": "PodScheduled", "status": "True",
-                           "lastProbeTime": None, "lastTransitionTime": objects.now()})
-        status["conditions"] = conditions
-        return old
-
-    resources.update_loop(ctx, change)
+    uid = body_meta.get("uid")
+    annotations = body_meta.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()):
+        raise errors.bad_request("metadata.annotations of a Binding must map strings to "
+                                 "strings")
+    for _ in range(resources.UPDATE_ATTEMPTS):
+        try:
+            kv = ctx.store.get(ctx.key)
+        except store.StoreError as exc:
+            raise errors.from_store(exc, ctx.rt, ctx.name) from exc
+        if kv is None:
+            raise errors.not_found(ctx.rt, ctx.name)
+        pod = codec.loads(kv.value)
+        _assign(ctx, pod, node, uid, annotations)
+        if ctx.dry_run:
+            break
+        try:
+            ctx.store.update(ctx.key, objects.encode_for_store(pod), kv.mod_revision)
+        except (store.RevisionConflict, store.KeyNotFound):
+            continue
+        except store.StoreError as exc:
+            raise errors.from_store(exc, ctx.rt, ctx.name) from exc
+        break
+    else:
+        raise errors.conflict(ctx.rt, ctx.name, "too many concurrent updates; try again")
     return errors.success(ctx.rt, ctx.name)
+
+
+def _assign(ctx: resources.Ctx, pod: dict, node: str, uid, annotations: dict) -> None:
+    meta = pod["metadata"]
+    if uid and meta.get("uid") != uid:
+        raise errors.conflict(ctx.rt, ctx.name, f"Precondition failed: UID in precondition: "
+                                                f"{uid}, UID in object meta: {meta.get('uid')}")
+    if meta.get("deletionTimestamp"):
+        raise errors.conflict(ctx.rt, ctx.name, "pod is being deleted, cannot be assigned "
+                                                "to a host")
+    spec = pod.setdefault("spec", {})
+    if spec.get("nodeName"):
+        raise errors.conflict(ctx.rt, ctx.name, f"pod {ctx.name} is already assigned to "
+                                                f"node \"{spec['nodeName']}\"")
+    spec["nodeName"] = node
+    if annotations:         # copied onto the pod, as Kubernetes does
+        meta.setdefault("annotations", {}).update(annotations)
+    status = pod.setdefault("status", {})
+    conditions = [c for c in status.get("conditions") or ()
+                  if c.get("type") != "PodScheduled"]
+    conditions.append({"type": "PodScheduled", "status": "True",
+                       "lastProbeTime": None, "lastTransitionTime": objects.now()})
+    status["conditions"] = conditions
 
 
 # -- namespace finalize ---------------------------------------------------------------------

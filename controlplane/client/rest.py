@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import orjson
+
 from .errors import ApiError, Gone
 from .kubeconfig import Overrides, load_connection
 from .restmapper import ResourceInfo, RestMapper
@@ -42,7 +44,10 @@ PATCH_TYPES = {
 
 
 def _dump(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    try:
+        return orjson.dumps(obj)
+    except TypeError:   # what only json writes: non-string keys, integers beyond 64 bits
+        return json.dumps(obj, separators=(",", ":")).encode()
 
 
 class Client:

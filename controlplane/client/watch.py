@@ -12,12 +12,11 @@ chose to say it (an HTTP 410 or an ERROR event in a 200 stream).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import ApiError, ClientError
-from .transport import Stream
+from .transport import Stream, decode_json
 
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
 
@@ -40,7 +39,7 @@ class Watch:
     def __iter__(self) -> Iterator[WatchEvent]:
         for line in self._stream.lines():
             try:
-                raw = json.loads(line)
+                raw = decode_json(line)
                 event = WatchEvent(raw["type"], raw.get("object") or {})
             except (ValueError, KeyError, TypeError) as exc:
                 self.stop()

@@ -102,8 +102,11 @@ class Algorithm:
         if len(rows) <= wanted:
             return rows
         start = self._next_start % nodes.size
-        split = int(np.searchsorted(rows, start))
-        ordered = np.concatenate([rows[split:], rows[:split]])[:wanted]
+        split = int(rows.searchsorted(start))
+        if split + wanted <= len(rows):
+            ordered = rows[split:split + wanted]       # no wrap-around: a view, no copy
+        else:
+            ordered = np.concatenate([rows[split:], rows[:split]])[:wanted]
         self._next_start = (int(ordered[-1]) + 1) % nodes.size
         return ordered
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import orjson
+
 from .resources import CPU, MEMORY, host_ports, pod_requests
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
@@ -20,6 +22,13 @@ def controller_uid(meta: dict) -> str | None:
         if ref.get("controller"):
             return ref.get("uid") or f"{ref.get('kind')}/{ref.get('name')}"
     return None
+
+
+def _shape_key(parts: list) -> str:
+    try:
+        return orjson.dumps(parts, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:        # what orjson will not write (integers beyond 64 bits)
+        return json.dumps(parts, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(slots=True, eq=False)
@@ -42,8 +51,17 @@ class PodInfo:
     node_name: str
     phase: str
     deleting: bool
-    shape: str = field(default="")
     raw: dict | None = field(default=None, repr=False)
+    _shape: str | None = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> str:
+        """The static-filter key, made when first asked for: a bound pod (most of the
+        pod events a scheduler sees) never needs one."""
+        if self._shape is None:
+            self._shape = _shape_key([self.node_selector, self.required_terms,
+                                      self.tolerations])
+        return self._shape
 
     @classmethod
     def from_pod(cls, pod: dict) -> PodInfo:
@@ -53,7 +71,7 @@ class PodInfo:
         nonzero = pod_requests(spec, non_missing=True)
         affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
         required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
-        info = cls(
+        return cls(
             key=f"{namespace}/{meta['name']}",
             namespace=namespace,
             name=meta["name"],
@@ -75,10 +93,6 @@ class PodInfo:
             deleting=bool(meta.get("deletionTimestamp")),
             raw=pod,
         )
-        info.shape = json.dumps(
-            [info.node_selector, info.required_terms, info.tolerations],
-            sort_keys=True, separators=(",", ":"))
-        return info
 
     @classmethod
     def identity(cls, pod: dict) -> PodInfo:

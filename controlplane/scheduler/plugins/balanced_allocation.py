@@ -26,12 +26,14 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
         if not any(pod.requests.get(name) for name in self.resources):
             return None
         fractions, present = [], []
-        for resource in self.resources:
-            allocatable, requested = utilisation(pod, nodes, rows, resource, nonzero=False)
-            has = allocatable > 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fractions.append(np.where(has, np.minimum(requested / allocatable, 1), 0))
-            present.append(has)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for resource in self.resources:
+                allocatable, requested = utilisation(pod, nodes, rows, resource, nonzero=False)
+                has = allocatable > 0
+                fraction = np.minimum(requested / allocatable, 1)
+                fraction[~has] = 0
+                fractions.append(fraction)
+                present.append(has)
         if len(fractions) == 2:
             # the usual cpu+memory case: the standard deviation of two values is half
             # their distance (and 0 when only one of them is present)

@@ -41,13 +41,16 @@ def resource_specs(args: dict, key: str = "resources") -> list[tuple[str, int]]:
 
 def utilisation(pod, nodes, rows, resource: str, nonzero: bool):
     """(allocatable, requested with the pod) over `rows` for one resource."""
+    # `table[row].take(rows)` gathers the same values as `table[row, rows]` in a third
+    # of the time (numpy's mixed scalar/array indexing is slow): this runs 4 times
+    # per scheduled pod.
     row = nodes.resource_row(resource)
-    allocatable = nodes.allocatable[row, rows]
+    allocatable = nodes.allocatable[row].take(rows)
     if nonzero and resource in _NONZERO_ROW:
         index = _NONZERO_ROW[resource]
-        requested = nodes.nonzero[index, rows] + pod.nonzero[index]
+        requested = nodes.nonzero[index].take(rows) + pod.nonzero[index]
     else:
-        requested = nodes.requested[row, rows] + pod.requests.get(resource, 0)
+        requested = nodes.requested[row].take(rows) + pod.requests.get(resource, 0)
     return allocatable, requested
 
 
@@ -95,29 +98,32 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
     # -- score --------------------------------------------------------------------------
 
     def _resource_score(self, allocatable, requested):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.strategy == "LeastAllocated":
-                score = np.floor((allocatable - requested) * MAX_NODE_SCORE / allocatable)
-                return np.where(requested > allocatable, 0, score)
-            if self.strategy == "MostAllocated":
-                used = np.minimum(requested, allocatable)
-                return np.floor(used * MAX_NODE_SCORE / allocatable)
-            ratio = np.where(requested > allocatable, 100,
-                             np.floor(requested * 100 / allocatable))
-            return np.floor(np.interp(ratio, self.shape_x, self.shape_y))
+        """Per row; rows with no allocatable (a division by zero) are masked by the caller."""
+        if self.strategy == "LeastAllocated":
+            score = np.floor((allocatable - requested) * MAX_NODE_SCORE / allocatable)
+            score[requested > allocatable] = 0
+            return score
+        if self.strategy == "MostAllocated":
+            used = np.minimum(requested, allocatable)
+            return np.floor(used * MAX_NODE_SCORE / allocatable)
+        ratio = np.where(requested > allocatable, 100,
+                         np.floor(requested * 100 / allocatable))
+        return np.floor(np.interp(ratio, self.shape_x, self.shape_y))
 
     def score(self, pod, nodes, rows):
         total = np.zeros(len(rows))
         weights = np.zeros(len(rows))
-        for resource, weight in self.resources:
-            allocatable, requested = utilisation(pod, nodes, rows, resource, nonzero=True)
-            present = allocatable > 0
-            score = np.where(present, self._resource_score(allocatable, requested), 0)
-            if self.strategy == "RequestedToCapacityRatio":
-                present &= score > 0
-            total += score * weight * present
-            weights += weight * present
+        # One errstate for the whole score: entering one costs as much as an array op.
         with np.errstate(divide="ignore", invalid="ignore"):
+            for resource, weight in self.resources:
+                allocatable, requested = utilisation(pod, nodes, rows, resource, nonzero=True)
+                present = allocatable > 0
+                score = self._resource_score(allocatable, requested)
+                score[~present] = 0
+                if self.strategy == "RequestedToCapacityRatio":
+                    present &= score > 0
+                total += score * weight * present
+                weights += weight * present
             if self.strategy == "RequestedToCapacityRatio":
                 # Go's math.Round: halves away from zero (numpy rounds them to even)
                 return np.where(weights > 0, np.floor(total / weights + 0.5), 0)

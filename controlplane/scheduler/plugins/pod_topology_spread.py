@@ -59,15 +59,16 @@ class PodTopologySpread(ScorePlugin):
         if not pod.owner or len(rows) == 0:
             return None
         per_node = nodes.owners.dense(pod.owner)
-        raw = per_node[rows] * math.log(len(rows) + 2) + (HOSTNAME_SKEW - 1)
+        # `.take(rows)`: the same gather as `[rows]`, cheaper on the small arrays here
+        raw = per_node.take(rows) * math.log(len(rows) + 2) + (HOSTNAME_SKEW - 1)
 
         zones = self._zone_layout(nodes)
         if zones is not None:
             buckets, codes, domains = zones
             per_zone = np.bincount(buckets, weights=per_node[: nodes.size])
-            candidate_zones = codes[rows]
+            candidate_zones = codes.take(rows)
             has_zone = candidate_zones >= 0
-            zone_count = per_zone[np.minimum(np.maximum(candidate_zones, 0), len(per_zone) - 1)]
+            zone_count = per_zone.take(candidate_zones.clip(0, len(per_zone) - 1))
             raw += np.where(has_zone, zone_count * math.log(domains + 2) + (ZONE_SKEW - 1), 0)
 
         raw = np.floor(raw + 0.5)      # Go's math.Round

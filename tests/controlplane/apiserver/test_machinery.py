@@ -233,6 +233,23 @@ def test_binding_a_bound_pod_conflicts(api, ns):
     assert api.post(pods(ns, "b2") + "/binding", binding).status_code == 409
 
 
+def test_binding_checks_the_uid_and_copies_its_annotations_onto_the_pod(api, ns):
+    obj = create(api, ns, pod("b3"))
+    binding = {"apiVersion": "v1", "kind": "Binding",
+               "metadata": {"name": "b3", "uid": "not-this-pod"},
+               "target": {"kind": "Node", "name": "node-a"}}
+    response = api.post(pods(ns, "b3") + "/binding", binding)
+    assert response.status_code == 409
+    assert "Precondition failed: UID" in response.json()["message"]
+    assert not api.get(pods(ns, "b3")).json()["spec"].get("nodeName")
+    binding["metadata"]["uid"] = obj["metadata"]["uid"]
+    binding["metadata"]["annotations"] = {"scheduler.example/decided-by": "test"}
+    assert api.post(pods(ns, "b3") + "/binding", binding).status_code == 201
+    bound = api.get(pods(ns, "b3")).json()
+    assert bound["spec"]["nodeName"] == "node-a"
+    assert bound["metadata"]["annotations"]["scheduler.example/decided-by"] == "test"
+
+
 def test_delete_preconditions(api, ns):
     obj = create(api, ns, pod("pre"))
     response = api.delete(pods(ns, "pre"), {"preconditions": {"uid": "wrong"}})
