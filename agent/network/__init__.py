@@ -4,8 +4,8 @@ The picture on a node whose pod CIDR is 10.244.1.0/24:
 
     node network namespace                          pod network namespace
     ----------------------                          ---------------------
-    super0 (bridge) 10.244.1.1/24  <--- vethXXXX === eth0 10.244.1.7/24
-    unreachable 10.244.0.0/16                        default via 10.244.1.1
+    super0 (bridge) 10.244.1.1/24  <--- vethXXXX === eth0 10.244.1.7/32
+    unreachable 10.244.0.0/16                        default via 10.244.1.1 onlink
     unreachable 10.96.0.0/12                         lo up
     nft table ip supernetes: masquerade pod CIDR -> outside, forward accept
 

@@ -7,12 +7,17 @@ calls it at start and whenever it resyncs. It makes the node look like this:
     node's pod CIDR, e.g. 10.244.1.1/24): the connected route it brings is how the
     node reaches its own pods;
   * `net.ipv4.ip_forward = 1`, so pods reach other nodes and the outside;
-  * `net.bridge.bridge-nf-call-iptables = 1`: packets the bridge switches between
-    two pods pass the node's netfilter hooks too. Without it a Service breaks:
-    pod A reaches pod B through a virtual IP (routed, so DNATed), but B's reply
-    to A, on the same bridge, is switched straight back without conntrack
-    undoing the DNAT, and A drops a reply from an address it never called.
-    (br_netfilter provides the sysctl; it is loaded when missing);
+  * no bridge netfilter (`net.bridge.bridge-nf-call-iptables = 0` here, when
+    br_netfilter is loaded at all): the bridge switches nothing between pods.
+    A pod holds a /32 and routes everything via the gateway (pod.py), so pod
+    to pod on this node is routed too, and pod B's reply to a pod A that
+    called it through a Service's virtual IP comes back through conntrack,
+    which undoes the DNAT. (With the pods' /24 the reply was switched straight
+    from B's port to A's, and only br_netfilter, which sends every bridged
+    frame through the IP hooks, made it meet conntrack; that cost a second
+    pass through the hooks and a route lookup per packet, on every packet a
+    pod sends or receives.) The setting is per network namespace and is
+    written here because something else on the machine may load the module;
   * no ICMP redirects from the bridge: a pod's packet for a Service address
     leaves through the bridge it came in on, so the kernel would tell the pod
     to send straight to the endpoint (breaking the DNAT) - and that redirect
@@ -38,7 +43,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import subprocess
 from dataclasses import dataclass
 
 from . import netns, nft
@@ -80,8 +84,9 @@ class NodeNetwork:
             for cidr in (c.cluster_cidr, c.service_cidr):
                 self._ensure_unreachable(ipr, cidr)
         netns.write_sysctl(c.netns, "net.ipv4.ip_forward", "1")
-        _load_br_netfilter()
-        netns.write_sysctl(c.netns, "net.bridge.bridge-nf-call-iptables", "1")
+        if os.path.exists("/proc/sys/net/bridge"):   # br_netfilter is loaded (not by us)
+            for family in ("iptables", "ip6tables", "arptables"):
+                netns.write_sysctl(c.netns, f"net.bridge.bridge-nf-call-{family}", "0")
         # A redirect is sent when either setting is on: both off.
         for scope in ("all", c.bridge):
             netns.write_sysctl(c.netns, f"net.ipv4.conf.{scope}.send_redirects", "0")
@@ -126,12 +131,6 @@ class NodeNetwork:
     def _ensure_unreachable(self, ipr, cidr: str) -> None:
         if cidr not in _unreachable_routes(ipr):
             ipr.route("add", dst=cidr, type="unreachable", priority=UNREACHABLE_METRIC)
-
-
-def _load_br_netfilter() -> None:
-    # Built into some kernels, a module in Debian's: the sysctl exists once it is loaded.
-    if not os.path.exists("/proc/sys/net/bridge"):
-        subprocess.run(["modprobe", "br_netfilter"], capture_output=True)
 
 
 def _unreachable_routes(ipr) -> set[str]:

@@ -7,8 +7,19 @@ held by a bind mount) its interfaces, in this order:
   2. a veth pair: `veth<hash of the UID>` stays on the node and joins the bridge
      (in hairpin mode, for a pod that reaches itself through a Service), its
      peer is created directly inside the pod's namespace as `eth0`;
-  3. inside the pod: `lo` up, `eth0` gets the address and comes up, and a
-     default route points at the bridge's gateway address.
+  3. inside the pod: `lo` up, `eth0` gets the address as a /32 and comes up,
+     and a default route points at the bridge's gateway address (`onlink`:
+     with a /32 nothing else is on-link).
+
+Why a /32 and not the node's /24: the pod then has no neighbour but the
+gateway, so everything it sends, to a pod on the same node too, goes to the
+node's IP stack and is routed, never switched from port to port by the bridge.
+Every packet meets the node's routing and netfilter exactly once, as IP (a
+Service's DNAT and its undoing, policies, masquerade), and the node needs no
+br_netfilter, which otherwise sends every bridged frame through the IP hooks
+a second time (see node.py). Calico's pods look the same (a /32, a default
+route to a gateway that answers ARP); here the bridge answers, as it holds
+the gateway address.
 
 It is reentrant: a pod that is already wired is left alone, a half-wired one (the
 agent died mid-way) is rewired. A pod that had no address yet cannot be wired at
@@ -34,6 +45,8 @@ from .ipam import HostLocalIPAM
 from .node import NodeNetwork
 
 POD_IFNAME = "eth0"
+POD_PREFIXLEN = 32  # the pod's only neighbour is its gateway: see the module docstring
+RTNH_F_ONLINK = 4   # <linux/rtnetlink.h>
 
 
 class PodNetworkError(RuntimeError):
@@ -77,7 +90,7 @@ class PodNetworker:
     def attach(self, uid: str, netns_path: str) -> PodNetwork:
         had_one = self.ipam.lookup(uid) is not None
         address = self.ipam.allocate(uid)
-        wanted = PodNetwork(ip=str(address), prefixlen=self.node.pod_network.prefixlen,
+        wanted = PodNetwork(ip=str(address), prefixlen=POD_PREFIXLEN,
                             gateway=str(self.node.gateway), host_veth=host_veth_name(uid))
         try:
             if had_one:
@@ -101,7 +114,7 @@ class PodNetworker:
         address = self.ipam.lookup(uid)
         if address is None:
             return None
-        return PodNetwork(ip=str(address), prefixlen=self.node.pod_network.prefixlen,
+        return PodNetwork(ip=str(address), prefixlen=POD_PREFIXLEN,
                           gateway=str(self.node.gateway), host_veth=host_veth_name(uid))
 
     # --- steps ---------------------------------------------------------------
@@ -146,7 +159,8 @@ class PodNetworker:
             (eth0,) = ipr.link_lookup(ifname=POD_IFNAME)
             ipr.addr("add", index=eth0, address=wanted.ip, prefixlen=wanted.prefixlen)
             ipr.link("set", index=eth0, state="up")
-            ipr.route("add", dst="default", gateway=wanted.gateway)
+            ipr.route("add", dst="default", gateway=wanted.gateway, oif=eth0,
+                      flags=RTNH_F_ONLINK)
 
 
 def pod_address(network: PodNetwork) -> ipaddress.IPv4Interface:

@@ -28,6 +28,16 @@ The outer headers cost 50 bytes (IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14),
 so the device's MTU is the uplink's minus 50, and pods on a VXLAN node should get
 the same MTU (`pod_mtu`) so they never send what the tunnel cannot carry.
 
+The tunnel's own UDP packets are not connection-tracked: a table
+`ip supernetes-vxlan` marks them `notrack` where they enter and leave the node
+(raw priority, before conntrack looks). Conntrack exists on a node for the pods'
+traffic (a Service's NAT, policies, masquerade), and that traffic is tracked
+once it is unwrapped, as it is with host-gw. Tracking the outer packets as well
+cost a second conntrack lookup for every packet crossing nodes, and gave
+nothing: no rule here NATs or filters node-to-node UDP by its state (an
+untracked packet is neither `new` nor `established` to the proxy's and the
+policies' checks, which look at pods' traffic).
+
 Like host-gw, a sync adds what is missing and deletes its own stale entries
 (routes by protocol number 83, neighbour and FDB entries by device), so a
 crashed agent's leftovers are cleaned by the next one.
@@ -40,10 +50,11 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from . import netns
+from . import netns, nft
 from .hostgw import MAIN_TABLE, RTPROT_SUPERNETES, Peer, SyncResult
 
 DEVICE = "supervxlan0"
+TABLE = ("ip", "supernetes-vxlan")
 VNI = 1
 PORT = 8472            # flannel's (Linux's historic default); IANA's is 4789
 OVERHEAD = 50
@@ -109,6 +120,21 @@ class VxlanBackend:
             if address not in present:
                 ipr.addr("add", index=index, address=address, prefixlen=32)
             ipr.link("set", index=index, state="up")
+        nft.sync({TABLE: self.rules()}, netns=c.netns, owner=TABLE[1])
+
+    def rules(self) -> str:
+        """The notrack rules for the tunnel's packets to and from this node's VTEP."""
+        c = self.config
+        return "\n".join([
+            "chain prerouting {",
+            "  type filter hook prerouting priority raw; policy accept;",
+            f"  ip daddr {c.node_ip} udp dport {c.port} notrack",
+            "}",
+            "chain output {",
+            "  type filter hook output priority raw; policy accept;",
+            f"  ip saddr {c.node_ip} udp dport {c.port} notrack",
+            "}",
+        ])
 
     def _existing(self, ipr, uplink: int) -> int | None:
         """The device's index if it exists as configured; a different one is deleted."""
@@ -179,6 +205,7 @@ class VxlanBackend:
         with netns.route_socket(self.config.netns) as ipr:
             for index in ipr.link_lookup(ifname=self.config.device):
                 ipr.link("del", index=index)
+        nft.sync({}, netns=self.config.netns, owner=TABLE[1])
 
 
 def _link_with_address(ipr, address: str) -> int | None:

@@ -6,6 +6,7 @@ TEST-NET-2 (198.51.100.0/24), and exist only inside the test's namespaces.
 """
 
 import ipaddress
+import os
 import subprocess
 
 import pytest
@@ -60,6 +61,23 @@ def test_pods_on_one_node_reach_each_other_with_their_own_source_address(pods):
         assert connect(b.ns_path("net"), net_a.ip) == net_b.ip
 
 
+def test_pods_on_one_node_are_routed_by_the_node_not_switched_by_the_bridge(node, pods):
+    a, net_a = pods("web-a")
+    b, net_b = pods("web-b")
+    with Listener(a.ns_path("net")):
+        assert connect(b.ns_path("net"), net_a.ip) == net_b.ip
+    # b only ever talked to its gateway at layer 2: a's address went through the node
+    neighbours = subprocess.run(["nsenter", f"--net={b.ns_path('net')}", "ip", "-4", "neigh"],
+                                capture_output=True, text=True, check=True).stdout
+    assert "10.244.7.1 " in neighbours and f"{net_a.ip} " not in neighbours
+    # so the node needs no bridge netfilter (where the kernel has it at all)
+    flag = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+    if os.path.exists(flag):
+        shown = subprocess.run(["nsenter", f"--net={node.config.netns}", "cat", flag],
+                               capture_output=True, text=True, check=True).stdout
+        assert shown.strip() == "0"
+
+
 def test_the_node_reaches_its_pods_from_the_gateway_address(node, pods):
     a, net_a = pods("web-a")
     with Listener(a.ns_path("net")):
@@ -70,11 +88,12 @@ def test_a_pod_sees_eth0_lo_its_default_route_and_its_own_hostname(pods):
     a, net_a = pods("web-a")
     inside = subprocess.run(["nsenter", f"--net={a.ns_path('net')}", "ip", "-o", "addr"],
                             capture_output=True, text=True, check=True).stdout
-    assert f"eth0    inet {net_a.ip}/24" in inside
+    assert f"eth0    inet {net_a.ip}/32" in inside
     assert "lo    inet 127.0.0.1/8" in inside
     route = subprocess.run(["nsenter", f"--net={a.ns_path('net')}", "ip", "route"],
                            capture_output=True, text=True, check=True).stdout
-    assert "default via 10.244.7.1 dev eth0" in route
+    (default,) = [line for line in route.splitlines() if line.startswith("default")]
+    assert default.startswith("default via 10.244.7.1 dev eth0") and "onlink" in default
     hostname = subprocess.run(["nsenter", f"--uts={a.ns_path('uts')}", "hostname"],
                               capture_output=True, text=True, check=True).stdout
     assert hostname.strip() == "web-a"

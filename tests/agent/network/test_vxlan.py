@@ -14,8 +14,9 @@ import pytest
 from fabric import Fabric
 from netcheck import Listener, connect
 
+from supernetes.agent.network import nft
 from supernetes.agent.network.hostgw import HostGwBackend, Peer
-from supernetes.agent.network.vxlan import DEVICE, VxlanBackend, VxlanConfig
+from supernetes.agent.network.vxlan import DEVICE, TABLE, VxlanBackend, VxlanConfig
 
 pytestmark = [pytest.mark.root, pytest.mark.netns]
 
@@ -129,6 +130,27 @@ def test_device_entries_and_teardown(routed):
 
     backend.teardown()
     assert DEVICE not in ip(n1, "-o", "link")
+    assert nft.owned_tables(n1.netns, TABLE[1]) == set()
+
+
+def conntrack(node) -> str:
+    return subprocess.run(["nsenter", f"--net={node.netns}", "conntrack", "-L"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_the_pods_connection_is_tracked_on_the_nodes_and_the_tunnel_packets_are_not(routed):
+    n1, n2 = routed.nodes["n1"], routed.nodes["n2"]
+    for node, other in ((n1, n2), (n2, n1)):
+        backend = vxlan(node)
+        backend.setup()
+        backend.sync([peer(other)])
+    a, b = routed.pod(n1), routed.pod(n2)
+    with Listener(b.netns, port=8080):
+        assert connect(a.netns, b.ip, 8080) == a.ip
+    for node in (n1, n2):
+        table = conntrack(node)
+        assert f"src={a.ip} dst={b.ip}" in table and "dport=8080" in table
+        assert "dport=8472" not in table   # the outer UDP: never tracked
 
 
 def test_a_device_made_with_other_settings_is_replaced(routed):
