@@ -266,7 +266,9 @@ def test_external_and_load_balancer_addresses_serve_the_service_port(client, ns,
         "web", {"status": {"loadBalancer": {"ingress": [{"ip": UPLINK_NODE}]}}}, ns,
         patch_type="merge", subresource="status")
     lb = f'{UPLINK_NODE} . tcp . 80 comment "{ns}/web:http"'
-    wait_for_table(node.config.netns, lambda t: lb in t, what="LB IP")
+    # The LB address may be programmed before the endpoint (it then rejects): wait for both.
+    backend = ip_of(made, "web-0")
+    wait_for_table(node.config.netns, lambda t: lb in t and backend in t, what="LB IP")
     assert dial(outside, UPLINK_NODE, 80) == ["web-0 10.244.7.1"]
 
 
