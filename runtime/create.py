@@ -69,7 +69,9 @@ class _Builder:
         self.sd = sd
         self.manager = None
         self.monitor_pid = 0
+        self.monitor_start = None
         self.init_pid = 0
+        self.init_start = None
         self.data = {"id": config.id, "status": CREATING, "bundle": config.bundle,
                      "rootfs": config.rootfs, "created": now_rfc3339(),
                      "oci_version": config.oci_version, "annotations": config.annotations}
@@ -133,6 +135,8 @@ class _Builder:
             for fd in opened:
                 os.close(fd)
         try:
+            # Read while the children work, not after "ready": guards against PID reuse.
+            self.monitor_start = process_start_time(self.monitor_pid)
             self._serve(ours)
         finally:
             ours.close()
@@ -140,9 +144,8 @@ class _Builder:
         own_pidns = any(ns.kind == linux.CLONE_NEWPID and ns.path is None
                         for ns in config.namespaces)
         self.data.update(status=CREATED, pid=self.init_pid, own_pid_namespace=own_pidns,
-                         pid_start=process_start_time(self.init_pid),
-                         monitor_pid=self.monitor_pid,
-                         monitor_start=process_start_time(self.monitor_pid),
+                         pid_start=self.init_start, monitor_pid=self.monitor_pid,
+                         monitor_start=self.monitor_start,
                          hooks=_hooks_json(config), process=config.spec_process)
         sd.write_state(self.data)
         if pid_file:
@@ -172,6 +175,7 @@ class _Builder:
                 channel.send(ok=True)
             elif "pid" in message:
                 self.init_pid = message["pid"]
+                self.init_start = process_start_time(self.init_pid)
             elif "hooks" in message:
                 state = self._oci_state()
                 try:
