@@ -5,7 +5,10 @@ N full lifecycles (create, start, wait, delete) of /bin/true in one busybox bund
 with each of the three, interleaved (superc, warm, runc, superc, ...) so that load
 from anything else on the machine hits all three alike. Prints the median and p90
 of each in milliseconds, the ratios to runc, and the peak RSS of `superc run` (the
-largest of its processes, from wait4()).
+largest of its processes, from wait4()). CPU time too, which load distorts less:
+per lifecycle from wait4() for the commands, and for the warm path the spawner's
+own plus that of the monitors it reaped (which reaped the inits), as a mean, since
+one lifecycle is a few clock ticks.
 
     sudo .venv/bin/python bench/runtime_start.py [-n 50]
 
@@ -65,6 +68,14 @@ def timed(argv: list[str]) -> tuple[float, int, float]:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed with {proc.returncode}")
     return elapsed, usage.ru_maxrss, (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def process_cpu_ms(pid: int) -> float:
+    """CPU ms (user + system) of a live process and of the children it has reaped."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted after the ")".
+    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def python_startup(python: str, n: int = 15) -> tuple[float, float]:
@@ -140,6 +151,7 @@ def main() -> int:
         times["warm spawner (library)"] = []
         cpu: dict[str, list[float]] = {name: [] for name in variants}
         rss: list[int] = []
+        warm_cpu = 0.0
         try:
             for i in range(args.n + 2):
                 for name, argv in variants.items():
@@ -149,11 +161,14 @@ def main() -> int:
                         cpu[name].append(cpu_ms)
                         if name == "superc run":
                             rss.append(peak)
+                cpu_before = process_cpu_ms(spawner.process.pid)
                 start = time.perf_counter()
                 if spawner.run(f"w{i}", bundle) != 0:
                     raise SystemExit("the warm path's container failed")
                 if i >= 2:
                     times["warm spawner (library)"].append((time.perf_counter() - start) * 1000)
+                    # The spawner reaped the monitor, which reaped the init: all three.
+                    warm_cpu += process_cpu_ms(spawner.process.pid) - cpu_before
         finally:
             spawner.close()
         with_site, bare = python_startup(sys.executable)
@@ -169,6 +184,10 @@ def main() -> int:
         med = statistics.median(values)
         ratio = "" if name == "runc run" else f"   {med / runc_cpu:.2f}x runc"
         print(f"  {name:<28} median {med:7.1f} ms{ratio}")
+    # Clock ticks are too coarse for one warm lifecycle: the mean over all of them.
+    warm_mean = warm_cpu / args.n
+    print(f"  {'warm spawner (library)':<28} mean   {warm_mean:7.1f} ms   "
+          f"{warm_mean / runc_cpu:.2f}x runc (spawner, monitor and init)")
     print(f"  peak RSS of superc run:      {max(rss) / 1024:.1f} MiB (max of {len(rss)} runs)")
     print(f"  python start-up in this venv: {with_site:.1f} ms, of which site "
           f"(with any editable-install finder) {with_site - bare:.1f} ms")
