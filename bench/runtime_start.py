@@ -102,8 +102,12 @@ def installed_superc(tmp: str) -> str:
     # venv by a plain path entry, which costs nothing at start-up.
     with open(os.path.join(purelib(python), "zz-dev-venv-deps.pth"), "w") as f:
         f.write(purelib(sys.executable) + "\n")
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--no-build-isolation", REPO], check=True)
+    # Installed by this venv's pip (`make install` keeps it current), not the venv's own:
+    # the pip that Debian's `python3 -m venv` bundles (23.0) writes console scripts
+    # that `import re` (re, enum, functools...: ~5 ms of CPU per `superc` start),
+    # which current pip no longer does.
+    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q",
+                    "--no-deps", "--no-index", "--no-build-isolation", REPO], check=True)
     site = purelib(python)
     subprocess.run([os.path.join(venv, "bin", "python"), "-m", "compileall", "-q", site],
                    check=True, stdout=subprocess.DEVNULL)
