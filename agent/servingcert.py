@@ -13,9 +13,14 @@ agent, checks both the CA and that CN, as Kubernetes does with
 `--kubelet-certificate-authority`. The certificate, key and CA stay in
 `pki_dir` and are reused while valid for 30 more days, so a restarted agent
 serves even when the API server is down. What a restart needs to know of the
-certificate (its name, SANs, expiry) is kept beside it in `serving.json`, so
-`cryptography` (some 9 MiB of the agent's memory) is loaded only on the start
-that asks for a new certificate.
+certificate (its name, SANs, expiry) is kept beside it in `serving.json`.
+
+`cryptography` never enters the agent's own process: once loaded, its modules
+and its Rust/OpenSSL library hold some 11 MiB for the agent's whole life (a
+module is never unloaded), a fifth of the agent's memory budget, for a job done
+once. The key and the CSR are made, and a signed certificate is read, by a short
+child process (`python -m supernetes.agent.servingcert csr|facts`; fork and exec
+at once, which is safe from the threaded agent, as `nft` is run).
 
 Callers authenticate with a client certificate signed by the same cluster CA
 whose organisation is `system:masters` (the API server's kubelet-client
@@ -32,6 +37,8 @@ import json
 import os
 import secrets
 import ssl
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +47,9 @@ from supernetes.controlplane.client import ClientError
 
 RENEW_BEFORE = 30 * 86400
 MASTERS = "system:masters"
+
+
+HELPER_TIMEOUT = 60.0
 
 
 class TlsError(RuntimeError):
@@ -95,7 +105,34 @@ def _still_good(facts_path: Path, node: str, names: set[str]) -> bool:
         return False
 
 
+def make_key_and_csr(node: str, names: set[str]) -> tuple[bytes, bytes]:
+    """A new ECDSA P-256 key and a CSR for it (both PEM), made by the helper process."""
+    made = _helper(["csr", node, *sorted(names)])
+    return made["key"].encode(), made["csr"].encode()
+
+
 def _facts(certificate: bytes) -> dict:
+    """The name, SANs and expiry of a PEM certificate, read by the helper process."""
+    return _helper(["facts"], stdin=certificate)
+
+
+def _helper(args: list[str], stdin: bytes = b"") -> dict:
+    try:
+        done = subprocess.run([sys.executable, "-m", __name__, *args], input=stdin,
+                              capture_output=True, timeout=HELPER_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TlsError(f"running the certificate helper: {exc}") from exc
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        raise TlsError(f"certificate helper ({args[0]}): "
+                       f"{reason[-1] if reason else f'exit {done.returncode}'}")
+    return json.loads(done.stdout)
+
+
+# --- the helper process's side: the only code that loads cryptography -----------------
+
+
+def _read_facts(certificate: bytes) -> dict:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -111,8 +148,7 @@ def _facts(certificate: bytes) -> dict:
             "notAfter": cert.not_valid_after_utc.timestamp()}
 
 
-def make_key_and_csr(node: str, names: set[str]) -> tuple[bytes, bytes]:
-    """A new ECDSA P-256 key and a CSR for it (both PEM)."""
+def _new_key_and_csr(node: str, names: list[str]) -> dict:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -133,7 +169,25 @@ def make_key_and_csr(node: str, names: set[str]) -> tuple[bytes, bytes]:
            .sign(key, hashes.SHA256()))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    return key_pem, csr.public_bytes(serialization.Encoding.PEM)
+    return {"key": key_pem.decode(), "csr": csr.public_bytes(serialization.Encoding.PEM).decode()}
+
+
+def _main(argv: list[str]) -> int:
+    """`csr NODE NAME...` -> {"key", "csr"}; `facts` (PEM on stdin) -> the facts. JSON out."""
+    try:
+        if argv[:1] == ["csr"] and len(argv) >= 2:
+            result = _new_key_and_csr(argv[1], argv[2:])
+        elif argv == ["facts"]:
+            result = _read_facts(sys.stdin.buffer.read())
+        else:
+            print("usage: python -m supernetes.agent.servingcert csr NODE [NAME...] | facts",
+                  file=sys.stderr)
+            return 2
+    except ValueError as exc:  # cryptography's word for a malformed PEM or name
+        print(f"servingcert: {exc}", file=sys.stderr)
+        return 1
+    json.dump(result, sys.stdout)
+    return 0
 
 
 def ensure_serving_tls(client, node: str, pki_dir, addresses=(), hostnames=()) -> TlsMaterial:
@@ -147,14 +201,14 @@ def ensure_serving_tls(client, node: str, pki_dir, addresses=(), hostnames=()) -
     if _still_good(facts_path, node, names) and material.cert.exists() and \
             material.key.exists() and material.client_ca.exists():
         return material
-    key, csr = make_key_and_csr(node, names)
     try:
+        key, csr = make_key_and_csr(node, names)
         reply = client.request("POST", f"/supernetes/v1/nodes/{node}/servingcertificate",
                                body={"csr": csr.decode()}).json()
         certificate = reply["certificate"].encode()
         ca = base64.b64decode(reply["caData"])
         facts = _facts(certificate)
-    except (ClientError, KeyError, TypeError, ValueError) as exc:
+    except (ClientError, TlsError, KeyError, TypeError, ValueError) as exc:
         if material.cert.exists() and material.key.exists() and material.client_ca.exists():
             return material            # an older certificate beats no API at all
         raise TlsError(f"the API server did not sign a serving certificate for node "
@@ -183,3 +237,7 @@ def caller_of(peer_cert: dict | None, authorization: str | None, material: TlsMa
             secrets.compare_digest(authorization[7:].strip(), material.admin_token):
         return "node-admin"
     return None
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

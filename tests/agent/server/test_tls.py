@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 
 import pytest
 
@@ -50,3 +52,19 @@ def test_a_node_gets_certificates_in_its_own_name_only(node):
         node.client.request("POST", f"/supernetes/v1/nodes/{node.name}/servingcertificate",
                             body={"csr": "not a csr"})
     assert garbage.value.code == 422
+
+
+def test_the_key_and_csr_are_made_without_loading_cryptography_into_the_caller():
+    # The agent lives for months: a library loaded once for this stays in its memory.
+    script = ("import sys; from supernetes.agent import servingcert; "
+              "key, csr = servingcert.make_key_and_csr('n1', {'10.0.0.1', 'n1'}); "
+              "print(key.startswith(b'-----BEGIN PRIVATE KEY'), "
+              "csr.startswith(b'-----BEGIN CERTIFICATE REQUEST'), 'cryptography' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["True", "True", "False"]
+
+
+def test_a_malformed_certificate_is_a_tls_error_naming_the_helper():
+    with pytest.raises(servingcert.TlsError, match="certificate helper \\(facts\\)"):
+        servingcert._facts(b"not a certificate")
