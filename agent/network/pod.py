@@ -26,7 +26,11 @@ agent died mid-way) is rewired. A pod that had no address yet cannot be wired at
 all, so its checks are skipped: that is the common case, on the start-up path of
 every pod. One netlink socket to the node's namespace is kept open (opening one
 costs pyroute2 more than the requests sent over it) and shared under a lock;
-`close()` lets it go. `detach(uid)` deletes the node end of the veth (the
+`close()` lets it go. Each netlink request costs pyroute2 a few milliseconds of
+CPU, and a burst of pods waits on the agent's one core, so the start-up path
+sends as few as it can: the node end is created already up and enslaved to
+the bridge (whose index is kept), `lo` is known by its fixed index, and eight
+requests wire a pod. `detach(uid)` deletes the node end of the veth (the
 kernel deletes its peer with it) and frees the address; deleting the pod's
 namespace afterwards is the sandbox's job.
 """
@@ -47,6 +51,7 @@ from .node import NodeNetwork
 POD_IFNAME = "eth0"
 POD_PREFIXLEN = 32  # the pod's only neighbour is its gateway: see the module docstring
 RTNH_F_ONLINK = 4   # <linux/rtnetlink.h>
+LOOPBACK_INDEX = 1  # the kernel gives `lo` index 1 in every namespace (LOOPBACK_IFINDEX)
 
 
 class PodNetworkError(RuntimeError):
@@ -72,6 +77,7 @@ class PodNetworker:
         self.ipam = ipam
         self._lock = threading.Lock()
         self._node_socket = None
+        self._bridge: int | None = None  # the bridge's index, looked up once
 
     @contextmanager
     def _node(self):
@@ -140,11 +146,16 @@ class PodNetworker:
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             with self._node() as ipr:
-                ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
-                         peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
+                if self._bridge is None:
+                    (self._bridge,) = ipr.link_lookup(ifname=config.bridge)
+                try:
+                    ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
+                             master=self._bridge, state="up",
+                             peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
+                except Exception:
+                    self._bridge = None  # the bridge may have been made anew: look again
+                    raise
                 (host,) = ipr.link_lookup(ifname=wanted.host_veth)
-                (bridge,) = ipr.link_lookup(ifname=config.bridge)
-                ipr.link("set", index=host, master=bridge, state="up")
                 # Hairpin: a pod calling its own Service is DNATed back to itself,
                 # and the bridge must send that frame out of the port it came in on
                 # (kubelet's hairpin-veth mode).
@@ -154,8 +165,7 @@ class PodNetworker:
 
     def _configure_pod_side(self, wanted: PodNetwork, netns_path: str) -> None:
         with netns.route_socket(netns_path) as ipr:
-            (lo,) = ipr.link_lookup(ifname="lo")
-            ipr.link("set", index=lo, state="up")
+            ipr.link("set", index=LOOPBACK_INDEX, state="up")
             (eth0,) = ipr.link_lookup(ifname=POD_IFNAME)
             ipr.addr("add", index=eth0, address=wanted.ip, prefixlen=wanted.prefixlen)
             ipr.link("set", index=eth0, state="up")
