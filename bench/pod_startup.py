@@ -142,9 +142,9 @@ def wait_adopted(cluster: Cluster, count: int, timeout: float = 120) -> None:
 def bench_runtime(runtime: str, layout: str, sizes: list[int], idle: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-pods-{runtime}-"))
     cluster = Cluster(tmp, runtime=runtime)
-    cluster.start(images=[layout])
     results: dict = {"bursts": []}
     try:
+        cluster.start(images=[layout])  # inside: a failed start still tears down
         watch = RunningWatch(cluster)
         for size in sizes:
             prefix = f"b{size}"
