@@ -170,19 +170,27 @@ def validate(pod: dict, old: dict | None = None, subresource: str = "") -> list[
     return found
 
 
+# The selectable fields read straight from spec or status: (part, key).
+_SIMPLE_FIELDS = {
+    "spec.nodeName": ("spec", "nodeName"),
+    "spec.restartPolicy": ("spec", "restartPolicy"),
+    "spec.schedulerName": ("spec", "schedulerName"),
+    "spec.serviceAccountName": ("spec", "serviceAccountName"),
+    "status.phase": ("status", "phase"),
+    "status.podIP": ("status", "podIP"),
+    "status.nominatedNodeName": ("status", "nominatedNodeName"),
+}
+
+
 def fields(pod: dict, path: str) -> str | None:
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    simple = {
-        "spec.nodeName": spec.get("nodeName", ""),
-        "spec.restartPolicy": spec.get("restartPolicy", ""),
-        "spec.schedulerName": spec.get("schedulerName", ""),
-        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-        "spec.hostNetwork": "true" if spec.get("hostNetwork") else "false",
-        "status.phase": status.get("phase", ""),
-        "status.podIP": status.get("podIP", ""),
-        "status.nominatedNodeName": status.get("nominatedNodeName", ""),
-    }
-    return simple.get(path)
+    # Asked once per selectable field of every pod event the watch cache takes in.
+    if path == "spec.hostNetwork":
+        return "true" if (pod.get("spec") or {}).get("hostNetwork") else "false"
+    where = _SIMPLE_FIELDS.get(path)
+    if where is None:
+        return None
+    part, key = where
+    return (pod.get(part) or {}).get(key, "")
 
 
 PODS = register(ResourceType(
