@@ -318,8 +318,12 @@ def _default(schema: Schema, value):
             elif not isinstance(items, Scalar) or items.type == "quantity":
                 value[i] = _default(items, item)
     elif isinstance(schema, MapOf) and isinstance(value, dict):
+        values = schema.values
         for key, item in value.items():
-            value[key] = _default(schema.values, _zero(schema.values) if item is None else item)
+            if item is None:
+                value[key] = _default(values, _zero(values))
+            elif not isinstance(values, Scalar) or values.type == "quantity":
+                value[key] = _default(values, item)
     elif isinstance(schema, Scalar) and schema.type == "quantity":
         return _canonical_quantity(value)
     return value
