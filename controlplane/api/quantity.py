@@ -139,4 +139,14 @@ def format_quantity(value, fmt: str = DECIMAL_SI) -> str:
 
 def canonical_quantity(text) -> str:
     """A quantity re-printed in canonical form (`"1.5"` -> `"1500m"`, `"1000"` -> `"1k"`)."""
+    if isinstance(text, str):
+        return _canonical_text(text)
     return format_quantity(parse_quantity(text), quantity_format(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_text(text: str) -> str:
+    # Every pod write canonicalises each of its quantities (defaulting stores the
+    # canonical form, validation prints it): exact Fraction arithmetic costs tens of
+    # microseconds a quantity, and manifests repeat the same few texts.
+    return format_quantity(_parse_text(text), quantity_format(text))

@@ -99,32 +99,39 @@ class ResourceType:
     def group_version(self) -> str:
         return self.api_version
 
-    def default(self, obj: dict) -> None:
+    def default(self, obj: dict) -> bool:
         """Kubernetes defaulting, in place: the schema's constants, then the type's code.
 
         The type's code runs only on a well-typed object (`type_errors` empty): on
-        anything else validation reports the type errors and nothing is stored."""
+        anything else validation reports the type errors and nothing is stored.
+        Returns whether the object was well typed, for `prepare_for_*` and
+        `validate` (`well_typed=`): the server's own defaulting and preparing keep
+        a well-typed object well typed, so they need not walk it again."""
         schema.apply_defaults(self.schema, obj)
-        if not schema.type_errors(self.schema, obj):
-            self.defaulter(obj)
+        if schema.type_errors(self.schema, obj):
+            return False
+        self.defaulter(obj)
+        return True
 
-    def validate(self, obj: dict, old: dict | None = None,
-                 subresource: str = "") -> list[errors.FieldError]:
+    def validate(self, obj: dict, old: dict | None = None, subresource: str = "", *,
+                 well_typed: bool = False) -> list[errors.FieldError]:
         """Field errors of a create (`old` None) or an update; `subresource` is "status"
         when only the status is written (then only status rules apply). JSON type
-        mismatches come first and alone: the rules assume well-typed objects."""
-        mistyped = schema.type_errors(self.schema, obj)
-        if mistyped:
-            return mistyped
+        mismatches come first and alone: the rules assume well-typed objects.
+        `well_typed` (what `default` returned) skips the type walk."""
+        if not well_typed:
+            mistyped = schema.type_errors(self.schema, obj)
+            if mistyped:
+                return mistyped
         return list(self.validator(obj, old, subresource))
 
-    def prepare_for_create(self, obj: dict) -> None:
+    def prepare_for_create(self, obj: dict, *, well_typed: bool = False) -> None:
         """Reset what a client may not set on create (status, generated fields)."""
-        if not schema.type_errors(self.schema, obj):
+        if well_typed or not schema.type_errors(self.schema, obj):
             self.preparer(obj, None)
 
-    def prepare_for_update(self, obj: dict, old: dict) -> None:
-        if not schema.type_errors(self.schema, obj):
+    def prepare_for_update(self, obj: dict, old: dict, *, well_typed: bool = False) -> None:
+        if well_typed or not schema.type_errors(self.schema, obj):
             self.preparer(obj, old)
 
     def table(self, objs: list[dict], wide: bool = True) -> tuple[list[dict], list[list]]:

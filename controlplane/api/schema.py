@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -148,19 +149,25 @@ def unknown_fields(target, obj, path: str = "") -> list[str]:
 
 
 def _walk_unknown(schema: Schema, value, path: str, found: list[str]) -> None:
+    # This runs on every write, over every field: only objects and arrays are
+    # descended into (nothing below a scalar can be unknown).
     if isinstance(schema, Struct) and isinstance(value, dict):
+        fields = schema.fields
         for key, item in value.items():
-            f = schema.fields.get(key)
+            f = fields.get(key)
             if f is None:
                 found.append(_join(path, key))
-            else:
+            elif isinstance(item, dict | list):
                 _walk_unknown(f.schema, item, _join(path, key), found)
     elif isinstance(schema, ListOf) and isinstance(value, list):
+        if isinstance(schema.items, Scalar):
+            return
         for i, item in enumerate(value):
             _walk_unknown(schema.items, item, f"{path}[{i}]", found)
     elif isinstance(schema, MapOf) and isinstance(value, dict):
         for key, item in value.items():
-            _walk_unknown(schema.values, item, f"{path}[{key}]", found)
+            if isinstance(item, dict | list):
+                _walk_unknown(schema.values, item, f"{path}[{key}]", found)
 
 
 def type_errors(target, obj, path: str = "") -> list[errors.FieldError]:
@@ -287,22 +294,45 @@ def apply_defaults(target, obj) -> None:
 def _default(schema: Schema, value):
     """Default `value` in place; returns the value to store (a new one for scalars)."""
     if isinstance(schema, Struct) and isinstance(value, dict):
-        for key, f in schema.fields.items():
-            if key in value and value[key] is None:
+        # Walk the keys the object has (a pod sets a handful of a container's forty
+        # fields), then add the defaults it lacks; key order comes out as the
+        # schema-ordered walk gave it: kept keys in place, defaults appended in
+        # schema order.
+        fields = schema.fields
+        for key, item in list(value.items()):
+            f = fields.get(key)
+            if f is None:
+                continue
+            if item is None:
                 del value[key]
-            if key not in value and f.has_default:
-                value[key] = copy.deepcopy(f.default)
-            if key in value:
-                value[key] = _default(f.schema, value[key])
+            elif not isinstance(f.schema, Scalar) or f.schema.type == "quantity":
+                value[key] = _default(f.schema, item)
+        for key, f in _defaulted(schema):
+            if key not in value:
+                value[key] = _default(f.schema, copy.deepcopy(f.default))
     elif isinstance(schema, ListOf) and isinstance(value, list):
+        items = schema.items
         for i, item in enumerate(value):
-            value[i] = _default(schema.items, _zero(schema.items) if item is None else item)
+            if item is None:
+                value[i] = _default(items, _zero(items))
+            elif not isinstance(items, Scalar) or items.type == "quantity":
+                value[i] = _default(items, item)
     elif isinstance(schema, MapOf) and isinstance(value, dict):
+        values = schema.values
         for key, item in value.items():
-            value[key] = _default(schema.values, _zero(schema.values) if item is None else item)
+            if item is None:
+                value[key] = _default(values, _zero(values))
+            elif not isinstance(values, Scalar) or values.type == "quantity":
+                value[key] = _default(values, item)
     elif isinstance(schema, Scalar) and schema.type == "quantity":
         return _canonical_quantity(value)
     return value
+
+
+@functools.cache
+def _defaulted(struct: Struct) -> tuple[tuple[str, Field], ...]:
+    """The fields of `struct` that have a constant default, in schema order."""
+    return tuple((key, f) for key, f in struct.fields.items() if f.has_default)
 
 
 def _canonical_quantity(value):

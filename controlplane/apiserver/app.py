@@ -25,7 +25,6 @@ import time
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request as WerkzeugRequest
 
 from ..api import registry
 from . import (
@@ -39,6 +38,7 @@ from . import (
     namespaces,
     nodecerts,
     nodeproxy,
+    requestio,
     serviceaddrs,
     servicelb,
     views,
@@ -224,7 +224,7 @@ class FastLane:
         route = self.route(environ)
         if route is None:
             return self.flask_wsgi(environ, start_response)
-        req = WerkzeugRequest(environ)
+        req = requestio.Request(environ)
         try:
             user = authenticate(self.server, environ, req.method, req.path)
             response = views.serve(self.server, user, req, *route)

@@ -11,6 +11,7 @@ client's Accept header asks for one, as `kubectl get` does.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -168,8 +169,13 @@ class View:
 PLAIN = View()
 
 
+@functools.lru_cache(maxsize=64)
 def negotiate(accept: str | None) -> View:
-    """Pick the response view from an Accept header, in the client's order."""
+    """Pick the response view from an Accept header, in the client's order.
+
+    Every request asks this, and clients send the same few headers over and over
+    (kubectl's Table list, `application/json`, `*/*`): the answers are kept (a
+    refusal raises, and is not kept)."""
     if not accept:
         return PLAIN
     acceptable = False

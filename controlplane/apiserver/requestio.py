@@ -7,8 +7,33 @@ reading of bodies and options as the main verbs without importing the views.
 from __future__ import annotations
 
 from flask import Response
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from . import codec, errors, objects, resources, tables
+
+
+class Query(ImmutableMultiDict):
+    """A request's query parameters, as werkzeug parses them, with a cheap `get`.
+
+    werkzeug answers `get` of an absent key by raising and catching a
+    BadRequestKeyError, an HTTPException that takes microseconds to build, and
+    every request asks for half a dozen options it mostly does not send (watch,
+    dryRun, fieldValidation, fieldManager...)."""
+
+    def get(self, key, default=None, type=None):
+        if key not in self:
+            return default
+        return super().get(key, default, type)
+
+
+class Request(WerkzeugRequest):
+    """werkzeug's request, its query parsed into a `Query`."""
+
+    parameter_storage_class = Query
+
+
+NO_QUERY = Query()
 
 
 def respond(obj: dict, code: int = 200, ctx: resources.Ctx | None = None,

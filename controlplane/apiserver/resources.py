@@ -115,8 +115,9 @@ def _check_unknown_fields(ctx: Ctx, obj: dict) -> None:
     ctx.warnings.extend(f'unknown field "{p}"' for p in unknown)
 
 
-def _validate(ctx: Ctx, obj: dict, old: dict | None) -> None:
-    problems = ctx.rt.validate(obj, old, ctx.sub if ctx.sub == "status" else "")
+def _validate(ctx: Ctx, obj: dict, old: dict | None, well_typed: bool) -> None:
+    problems = ctx.rt.validate(obj, old, ctx.sub if ctx.sub == "status" else "",
+                               well_typed=well_typed)
     if problems:
         raise errors.invalid(ctx.rt, obj["metadata"].get("name", ""), problems)
 
@@ -142,12 +143,12 @@ def create(ctx: Ctx, obj: dict) -> dict:
     meta["creationTimestamp"] = objects.now()
     if strategy.uses_generation(rt):
         meta["generation"] = 1
-    rt.default(obj)
-    strategy.prepare_create(rt, obj)
+    well_typed = rt.default(obj)
+    strategy.prepare_create(rt, obj, well_typed=well_typed)
     for attempt in range(8 if generate else 1):
         if generate:
             meta["name"] = objects.generate_name(generate)
-        _validate(ctx, obj, None)
+        _validate(ctx, obj, None, well_typed)
         ctx.name = meta["name"]
         finish = writehooks.of(ctx).begin_create(ctx, obj)
         if ctx.dry_run:
@@ -221,8 +222,8 @@ def finish_update(ctx: Ctx, new: dict, old: dict, *, status_only: bool) -> dict:
             new["status"] = old["status"]
         else:
             new.pop("status", None)
-    rt.default(new)
-    rt.prepare_for_update(new, old)
+    well_typed = rt.default(new)
+    rt.prepare_for_update(new, old, well_typed=well_typed)
     if "generation" in old_meta and (
             objects.content_without_meta(new) != objects.content_without_meta(old)):
         meta["generation"] = old_meta["generation"] + 1
@@ -232,7 +233,7 @@ def finish_update(ctx: Ctx, new: dict, old: dict, *, status_only: bool) -> dict:
             raise errors.invalid(rt, old_meta["name"], [FieldError(
                 "FieldValueForbidden", "metadata.finalizers",
                 "no new finalizers can be added if the object is being deleted")])
-    _validate(ctx, new, old)
+    _validate(ctx, new, old, well_typed)
     return new
 
 

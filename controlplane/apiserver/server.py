@@ -29,6 +29,7 @@ worker can exit within the graceful timeout.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import threading
@@ -84,6 +85,11 @@ def _post_worker_init(config: ServerConfig):
         port = worker.sockets[0].getsockname()[1]
         kubernetes_service.ensure(server, port)
         write_kubeconfigs(config, server, port)
+        # What the worker built to start (modules, the schemas, the app, the watch
+        # cache's first fill) lives as long as it does: out of the cyclic garbage
+        # collector's sight, the full collections that a busy server's allocations
+        # trigger scan only what came later.
+        gc.freeze()
         log.info("serving on %s; admin kubeconfig: %s", server_url(config, port),
                  config.admin_kubeconfig)
         server.start_components(config.admin_kubeconfig)

@@ -32,11 +32,13 @@ def allow_create_on_update(rt) -> bool:
     return (rt.group, rt.kind) in _CREATE_ON_UPDATE
 
 
-def prepare_create(rt, obj: dict) -> None:
-    """Reset what a client may not set on create: status, then the type's own rules."""
+def prepare_create(rt, obj: dict, *, well_typed: bool = False) -> None:
+    """Reset what a client may not set on create: status, then the type's own rules.
+    `well_typed`: what `rt.default` returned (see ResourceType.default)."""
     if rt.has_status and (rt.group, rt.kind) not in _KEEP_STATUS_ON_CREATE:
         obj["status"] = {}
-    rt.prepare_for_create(obj)          # the type's own resets (a pod starts Pending)
+    # the type's own resets (a pod starts Pending)
+    rt.prepare_for_create(obj, well_typed=well_typed)
 
 
 def uses_generation(rt) -> bool:

@@ -19,7 +19,6 @@ from cached bytes.
 from __future__ import annotations
 
 from flask import Response, current_app, g, request
-from werkzeug.datastructures import ImmutableMultiDict
 
 from ..api import registry
 from . import (
@@ -53,9 +52,6 @@ def _parse(rest: str):
         raise errors.ApiError(404, "NotFound", _NOT_FOUND)
     return parts[0], None, (parts[1] if len(parts) > 1 else None), \
         (parts[2] if len(parts) > 2 else None)
-
-
-_NO_ARGS = ImmutableMultiDict()
 
 
 def reads_one_object(path: str, query: str) -> bool:
@@ -93,7 +89,7 @@ def serve(server, user, req, version: str, rest: str, group: str = "") -> Respon
     if sub is not None and sub not in rt.subresources:
         raise errors.ApiError(404, "NotFound", _NOT_FOUND)
     # Parsing an empty query string still costs a MultiDict: most requests have none.
-    args = req.args if req.environ.get("QUERY_STRING") else _NO_ARGS
+    args = req.args if req.environ.get("QUERY_STRING") else requestio.NO_QUERY
     method = req.method
     watching = args.get("watch") in ("true", "1")
     collection = name is None

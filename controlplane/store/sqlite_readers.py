@@ -29,6 +29,7 @@ class ReaderPool:
         self._size = size
         self._gate = threading.Condition()
         self._reading = 0          # connections handed out
+        self._waiting = 0          # threads waiting at the gate (notified only if any)
         self._draining = False     # the writer waits for reads to end
         self._closed = False
         self._idle: list[sqlite3.Connection] = []
@@ -38,7 +39,7 @@ class ReaderPool:
     def read(self) -> Iterator[sqlite3.Connection]:
         with self._gate:
             while not self._closed and (self._draining or self._reading >= self._size):
-                self._gate.wait()
+                self._wait()
             if self._closed:
                 raise Unavailable("store is closed")
             self._reading += 1
@@ -56,7 +57,15 @@ class ReaderPool:
                 if conn is not None:
                     self._idle.append(conn)
                 self._reading -= 1
-                self._gate.notify_all()
+                if self._waiting:
+                    self._gate.notify_all()
+
+    def _wait(self) -> None:
+        self._waiting += 1
+        try:
+            self._gate.wait()
+        finally:
+            self._waiting -= 1
 
     @contextlib.contextmanager
     def quiesce(self) -> Iterator[None]:
@@ -64,7 +73,7 @@ class ReaderPool:
         with self._gate:
             self._draining = True
             while self._reading:
-                self._gate.wait()
+                self._wait()
         try:
             yield
         finally:

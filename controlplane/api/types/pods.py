@@ -78,6 +78,9 @@ def _diff(new, old, path: str, out: list[str]) -> None:
 
 
 def _tolerations_only_added(new: list, old: list) -> bool:
+    if new == old:                      # most updates leave them alone
+        return True
+
     def strip(tol: dict) -> dict:
         return {k: val for k, val in tol.items() if k != "tolerationSeconds"}
     remaining = [strip(t) for t in new]
@@ -90,12 +93,16 @@ def _tolerations_only_added(new: list, old: list) -> bool:
 
 def _spec_update(spec: dict, old_spec: dict) -> list[FieldError]:
     found: list[FieldError] = []
-    munged = copy.deepcopy(spec)
+    # `munged` is the new spec with what may change set back to the old values; it
+    # is compared, never stored, so only the levels changed here are copied.
+    munged = dict(spec)
     for key in ("containers", "initContainers"):
         new_list, old_list = munged.get(key) or [], old_spec.get(key) or []
-        if len(new_list) == len(old_list):
+        if new_list and len(new_list) == len(old_list):
+            munged[key] = new_list = [dict(ctr) if isinstance(ctr, dict) else ctr
+                                      for ctr in new_list]
             for ctr, old_ctr in zip(new_list, old_list, strict=True):
-                if "image" in old_ctr:
+                if isinstance(ctr, dict) and "image" in old_ctr:
                     ctr["image"] = old_ctr["image"]
     deadline, old_deadline = spec.get("activeDeadlineSeconds"), old_spec.get(
         "activeDeadlineSeconds")
@@ -163,19 +170,27 @@ def validate(pod: dict, old: dict | None = None, subresource: str = "") -> list[
     return found
 
 
+# The selectable fields read straight from spec or status: (part, key).
+_SIMPLE_FIELDS = {
+    "spec.nodeName": ("spec", "nodeName"),
+    "spec.restartPolicy": ("spec", "restartPolicy"),
+    "spec.schedulerName": ("spec", "schedulerName"),
+    "spec.serviceAccountName": ("spec", "serviceAccountName"),
+    "status.phase": ("status", "phase"),
+    "status.podIP": ("status", "podIP"),
+    "status.nominatedNodeName": ("status", "nominatedNodeName"),
+}
+
+
 def fields(pod: dict, path: str) -> str | None:
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    simple = {
-        "spec.nodeName": spec.get("nodeName", ""),
-        "spec.restartPolicy": spec.get("restartPolicy", ""),
-        "spec.schedulerName": spec.get("schedulerName", ""),
-        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-        "spec.hostNetwork": "true" if spec.get("hostNetwork") else "false",
-        "status.phase": status.get("phase", ""),
-        "status.podIP": status.get("podIP", ""),
-        "status.nominatedNodeName": status.get("nominatedNodeName", ""),
-    }
-    return simple.get(path)
+    # Asked once per selectable field of every pod event the watch cache takes in.
+    if path == "spec.hostNetwork":
+        return "true" if (pod.get("spec") or {}).get("hostNetwork") else "false"
+    where = _SIMPLE_FIELDS.get(path)
+    if where is None:
+        return None
+    part, key = where
+    return (pod.get(part) or {}).get(key, "")
 
 
 PODS = register(ResourceType(

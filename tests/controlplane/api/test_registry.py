@@ -51,3 +51,18 @@ def test_field_selectors_of_pods():
     assert pods.field(pod, "spec.hostNetwork") == "false"
     assert pods.field(pod, "spec.image") is None
     assert "spec.nodeName" in pods.selectable_fields()
+
+
+def test_default_reports_whether_the_object_is_well_typed():
+    pods = registry.by_kind("v1", "Pod")
+    good = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+            "spec": {"containers": [{"name": "a", "image": "busybox"}]}}
+    assert pods.default(good) is True
+    assert good["spec"]["enableServiceLinks"] is True         # the type's code ran
+    bad = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": "not a list"}}
+    assert pods.default(bad) is False
+    assert "enableServiceLinks" not in bad["spec"]            # it did not
+    # Told nothing, validate still walks the types; told well typed, it trusts that.
+    assert [e.field for e in pods.validate(bad)] == ["spec.containers"]
+    assert pods.validate(good, well_typed=True) == []

@@ -92,3 +92,26 @@ def test_struct_definition_names_are_unique_per_struct():
         variants = [s for s in by_identity.values() if s.name == name]
         assert all(set(v.fields) == set(variants[0].fields) for v in variants), name
     assert set(found) == set(names)
+
+
+def test_defaults_keep_present_keys_in_place_and_append_missing_ones_in_schema_order():
+    # The stored bytes keep the order the schema walk gave them: a key the client
+    # sent stays where it was, defaults (a null one included) follow in schema order.
+    order = Struct("test.Order", "Ordered.", {
+        "first": Field(INT32, "First.", default=1),
+        "second": Field(STRING, "Second."),
+        "third": Field(INT32, "Third.", default=3),
+    })
+    obj = {"second": "x", "first": None, "extra": True}
+    schema.apply_defaults(order, obj)
+    assert list(obj.items()) == [("second", "x"), ("extra", True), ("first", 1), ("third", 3)]
+
+
+def test_defaults_canonicalise_quantities_every_time():
+    pod = registry.by_kind("v1", "Pod")
+    for _ in range(2):              # the second time from the cache of canonical texts
+        obj = {"spec": {"containers": [{"name": "a", "resources": {
+            "requests": {"cpu": "1000m", "memory": "1024Mi"}, "limits": {"cpu": 2}}}]}}
+        schema.apply_defaults(pod, obj)
+        resources = obj["spec"]["containers"][0]["resources"]
+        assert resources == {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2"}}
