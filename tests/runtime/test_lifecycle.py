@@ -7,17 +7,9 @@ import os
 import subprocess
 
 import pytest
+from prockit import alive
 
 pytestmark = pytest.mark.root
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for its reaper does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def state(superc, cid: str) -> dict:

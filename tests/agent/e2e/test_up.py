@@ -15,6 +15,7 @@ import subprocess
 
 import pytest
 from nodekit import BIN, NetNS
+from prockit import alive
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,15 +23,6 @@ pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.
 def supernetes(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "supernetes"), *args], capture_output=True, text=True,
                           timeout=300)
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie is dead: its parent has just not reaped it yet)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def nslookup(ns, data, pod: str, name: str) -> list[str]:

@@ -15,20 +15,12 @@ import uuid
 import pytest
 from labkit import BIN, FAST_AGENT, Lab, whoami_container
 from netcheck import Listener
+from prockit import alive
 from proxykit import make_netns, remove_netns
 
 from supernetes.agent.network import nft
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.e2e, pytest.mark.slow]
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie is dead: this test process started it and has not reaped it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def supernetes_lab(*args: str) -> subprocess.CompletedProcess:
