@@ -172,13 +172,19 @@ def create(ctx: Ctx, obj: dict) -> dict:
 
 # -- get --------------------------------------------------------------------------------
 
-def read(ctx: Ctx) -> tuple[dict, store.KeyValue]:
+def fetch(ctx: Ctx) -> store.KeyValue:
+    """The stored object at the request's key; 404 when there is none."""
     try:
         kv = ctx.store.get(ctx.key)
     except store.StoreError as exc:
         raise errors.from_store(exc, ctx.rt, ctx.name) from exc
     if kv is None:
         raise errors.not_found(ctx.rt, ctx.name)
+    return kv
+
+
+def read(ctx: Ctx) -> tuple[dict, store.KeyValue]:
+    kv = fetch(ctx)
     return objects.decode_stored(kv.value, kv.mod_revision), kv
 
 
@@ -188,12 +194,7 @@ def get(ctx: Ctx) -> dict:
 
 def get_json(ctx: Ctx) -> bytes:
     """GET's fast path: the stored bytes with the resourceVersion spliced in."""
-    try:
-        kv = ctx.store.get(ctx.key)
-    except store.StoreError as exc:
-        raise errors.from_store(exc, ctx.rt, ctx.name) from exc
-    if kv is None:
-        raise errors.not_found(ctx.rt, ctx.name)
+    kv = fetch(ctx)
     return objects.with_revision(kv.value, kv.mod_revision)
 
 

@@ -204,12 +204,7 @@ def bind(ctx: resources.Ctx, body) -> dict:
         raise errors.bad_request("metadata.annotations of a Binding must map strings to "
                                  "strings")
     for _ in range(resources.UPDATE_ATTEMPTS):
-        try:
-            kv = ctx.store.get(ctx.key)
-        except store.StoreError as exc:
-            raise errors.from_store(exc, ctx.rt, ctx.name) from exc
-        if kv is None:
-            raise errors.not_found(ctx.rt, ctx.name)
+        kv = resources.fetch(ctx)
         pod = codec.loads(kv.value)
         _assign(ctx, pod, node, uid, annotations)
         if ctx.dry_run:
