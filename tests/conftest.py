@@ -7,6 +7,7 @@ marked `root` runs under the leak check (tests/support/leakcheck.py).
 
 import os
 import shutil
+import signal
 
 import pytest
 from leakcheck import LeakCheck
@@ -37,6 +38,12 @@ NEEDS = {
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LeakCheck(), "supernetes-leakcheck")
+    # A background job of a non-interactive shell (`make test &`) starts with SIGINT
+    # ignored, and an ignored signal stays ignored across fork and exec: the CLIs the
+    # tests start would never see the ^C some tests send them. A handler of our own
+    # is reset to the default in every child at exec.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
