@@ -12,6 +12,7 @@ bound (or raises DNSBindError), `stop()` closes them and ends the thread.
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import logging
 import socket
@@ -27,6 +28,7 @@ from .responder import Responder
 log = logging.getLogger(__name__)
 
 TCP_IDLE = 10.0
+PORT_ATTEMPTS = 20  # port 0: tries to find one number free for both UDP and TCP
 
 
 class DNSServer:
@@ -95,17 +97,12 @@ class DNSServer:
             if self.sockets is not None:
                 udp, listening = self.sockets
             else:
-                udp = socket.socket(family, socket.SOCK_DGRAM)
-                udp.bind((self.config.bind, self.config.port))
+                udp, listening = _bound_pair(self.config.bind, self.config.port, family)
             self.port = udp.getsockname()[1]
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: _UDP(self), sock=udp)
             self._closing.append(transport)
-            if self.sockets is not None:
-                tcp = await asyncio.start_server(self._tcp_client, sock=listening)
-            else:
-                tcp = await asyncio.start_server(self._tcp_client, self.config.bind, self.port,
-                                                 family=family, reuse_address=True)
+            tcp = await asyncio.start_server(self._tcp_client, sock=listening)
             self._closing.append(tcp)
         except OSError as exc:
             for closable in self._closing:
@@ -162,4 +159,27 @@ class _UDP(asyncio.DatagramProtocol):
 
     def error_received(self, exc) -> None:      # ICMP errors from a vanished asker
         pass
+
+
+def _bound_pair(host: str, port: int, family: int) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket bound to one port (DNS serves both on it).
+
+    Port 0 asks the kernel for one; it picks it for TCP alone, so the same number
+    may be taken for UDP: then another is tried.
+    """
+    for _ in range(PORT_ATTEMPTS if port == 0 else 1):
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            tcp.bind((host, port))
+            udp.bind((host, tcp.getsockname()[1]))
+        except OSError as exc:
+            tcp.close()
+            udp.close()
+            if port != 0 or exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return udp, tcp
+    raise OSError(errno.EADDRINUSE, "no port is free for both UDP and TCP")
 

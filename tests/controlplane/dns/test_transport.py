@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 
@@ -9,6 +10,8 @@ import pytest
 from dnskit import addresses, ask, exchange
 from dnslib import QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
 from netobjects import endpoint_slice, eventually, service
+
+from supernetes.controlplane.dns.server import _bound_pair
 
 
 def _headless(client, dns, ns, count: int) -> str:
@@ -85,3 +88,23 @@ def test_a_response_sent_to_the_server_gets_no_answer(dns):
         exchange(dns.port, stray, timeout=0.5)
     # and the server still answers afterwards
     assert ask(dns.port, "cluster.local", "SOA").header.rcode == RCODE.NOERROR
+
+
+def test_port_zero_gets_one_number_free_for_both_udp_and_tcp():
+    for _ in range(50):
+        udp, tcp = _bound_pair("127.0.0.1", 0, socket.AF_INET)
+        try:
+            assert udp.getsockname() == tcp.getsockname()
+            assert udp.type == socket.SOCK_DGRAM and tcp.type == socket.SOCK_STREAM
+        finally:
+            udp.close()
+            tcp.close()
+
+
+def test_a_given_port_taken_for_udp_is_an_error_not_another_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError) as caught:
+            _bound_pair("127.0.0.1", port, socket.AF_INET)
+        assert caught.value.errno == errno.EADDRINUSE
