@@ -3,7 +3,7 @@
 A real API server (`supernetes server` on loopback) and a client for it; a node
 network namespace of the test's own (held by a file under the test's tmp, see
 proxykit.make_netns) with the agent's NodeNetwork (bridge super0,
-10.244.7.1/24, masquerade, br_netfilter); real pod sandboxes wired by the
+10.244.7.1/24, masquerade, no bridge netfilter); real pod sandboxes wired by the
 agent's PodNetworker; and `outside`, a host beyond the node's uplink (TEST-NET-2
 addresses, which exist only in these namespaces). A conftest imports them by
 name to use them.
