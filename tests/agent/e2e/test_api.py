@@ -96,7 +96,7 @@ def test_exec_runs_in_the_pod_with_stdin_and_exit_code(cluster, ctl, chatty):
         result = ctl(binary, "exec", "-i", "chatty", "--", "sh", "-c",
                      "hostname; wc -c; exit 4", input="12345")
         assert result.returncode == 4, result.stderr
-        assert result.stdout.split() == ["chatty", "5"]
+        assert result.stdout.split() == ["chatty", "5"], (binary, result.stderr)
 
 
 def test_logs_previous_after_a_crash(cluster, ctl):
