@@ -254,24 +254,12 @@ class Transport:
         url = self.url(path, params)
         all_headers = {**self.headers, **(headers or {})}
         read_timeout = self.timeout if timeout is None else timeout
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                status, response_headers, content = self._pool.exchange(
-                    method, url, all_headers, body, read_timeout)
-            except OSError as exc:
-                delay = self._retry_delay(exc, method, attempt)
-                if delay is None:
-                    raise self._failure(exc) from exc
-                log.debug("%s %s: %s; retrying in %.2fs", method, url, exc, delay)
-                time.sleep(delay)
-                continue
-            delay = self._retry_after(status, response_headers, attempt)
-            if delay is None:
-                return Response(status, response_headers, content, url)
-            log.debug("%s %s: HTTP %d; retrying in %.2fs", method, url, status, delay)
-            time.sleep(delay)
+
+        def send() -> Response:
+            status, response_headers, content = self._pool.exchange(
+                method, url, all_headers, body, read_timeout)
+            return Response(status, response_headers, content, url)
+        return self._with_retries(method, url, send)
 
     def stream(self, method: str, path: str, *, params: Mapping | None = None,
                body: bytes | None = None, headers: Mapping[str, str] | None = None,
@@ -282,14 +270,27 @@ class Transport:
         no traffic, `logs -f` on a quiet container)."""
         url = self.url(path, params)
         all_headers = {**self.headers, **(headers or {})}
+
+        def send():
+            return self._streams.urlopen(
+                method, url, body=body, headers=all_headers, retries=False, redirect=False,
+                preload_content=False, release_conn=False, assert_same_host=False,
+                timeout=urllib3.Timeout(connect=self.connect_timeout, read=timeout))
+
+        def discard(raw) -> None:
+            raw.drain_conn()
+            raw.release_conn()
+        raw = self._with_retries(method, url, send, discard)
+        return Stream(raw, url, f"{self.scheme}://{self.host}:{self.port}")
+
+    def _with_retries(self, method: str, url: str, send, discard=None):
+        """`send()` until it gives a response not to retry (see the module docstring);
+        `discard(response)` lets go of one that is retried."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                raw = self._streams.urlopen(
-                    method, url, body=body, headers=all_headers, retries=False, redirect=False,
-                    preload_content=False, release_conn=False, assert_same_host=False,
-                    timeout=urllib3.Timeout(connect=self.connect_timeout, read=timeout))
+                response = send()
             except (HTTPError, OSError) as exc:
                 delay = self._retry_delay(exc, method, attempt)
                 if delay is None:
@@ -297,12 +298,12 @@ class Transport:
                 log.debug("%s %s: %s; retrying in %.2fs", method, url, exc, delay)
                 time.sleep(delay)
                 continue
-            delay = self._retry_after(raw.status, raw.headers, attempt)
+            delay = self._retry_after(response.status, response.headers, attempt)
             if delay is None:
-                return Stream(raw, url, f"{self.scheme}://{self.host}:{self.port}")
-            raw.drain_conn()
-            raw.release_conn()
-            log.debug("%s %s: HTTP %d; retrying in %.2fs", method, url, raw.status, delay)
+                return response
+            if discard is not None:
+                discard(response)
+            log.debug("%s %s: HTTP %d; retrying in %.2fs", method, url, response.status, delay)
             time.sleep(delay)
 
     def _retry_delay(self, exc: Exception, method: str, attempt: int) -> float | None:
