@@ -209,14 +209,19 @@ def _publish_kubeconfig(state: dict, data: Path, kubeconfig: Path) -> None:
     _save(data, state)
 
 
-def _node_ready(kubeconfig: str, node: str) -> bool:
+def _get(kubeconfig: str, kind: str, name: str, namespace: str | None = None) -> dict:
+    """One object read as the admin; {} while the server cannot give it (yet)."""
     from supernetes.controlplane.client import Client, ClientError
 
     try:
         with Client.from_kubeconfig(kubeconfig) as client:
-            status = client.get("v1", "Node", node).get("status") or {}
+            return client.get("v1", kind, name, namespace)
     except ClientError:
-        return False
+        return {}
+
+
+def _node_ready(kubeconfig: str, node: str) -> bool:
+    status = _get(kubeconfig, "Node", node).get("status") or {}
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in status.get("conditions") or [])
 
@@ -225,13 +230,7 @@ def _pod_gateway(kubeconfig: str, node: str) -> str:
     """The first address of the node's pod CIDR ('' until it has one)."""
     import ipaddress
 
-    from supernetes.controlplane.client import Client, ClientError
-
-    try:
-        with Client.from_kubeconfig(kubeconfig) as client:
-            cidr = (client.get("v1", "Node", node).get("spec") or {}).get("podCIDR")
-    except ClientError:
-        return ""
+    cidr = (_get(kubeconfig, "Node", node).get("spec") or {}).get("podCIDR")
     return str(ipaddress.ip_network(cidr).network_address + 1) if cidr else ""
 
 
@@ -246,13 +245,7 @@ def _is_local(address: str) -> bool:
 
 def _dns_published(kubeconfig: str, address: str) -> bool:
     """Has the DNS server published itself as kube-system/kube-dns's endpoint?"""
-    from supernetes.controlplane.client import Client, ClientError
-
-    try:
-        with Client.from_kubeconfig(kubeconfig) as client:
-            endpoints = client.get("v1", "Endpoints", "kube-dns", "kube-system")
-    except ClientError:
-        return False
+    endpoints = _get(kubeconfig, "Endpoints", "kube-dns", "kube-system")
     return any(a.get("ip") == address for subset in endpoints.get("subsets") or []
                for a in subset.get("addresses") or [])
 
