@@ -12,7 +12,8 @@ Relays watch both sides with `select`, so a client that goes away is noticed
 within a second even while the agent is silent (a quiet `logs -f`), and the
 agent's connection closed with it. TLS sockets may hold decrypted bytes that
 `select` cannot see: `pending()` is checked first. An upgraded stream is
-relayed in one thread, both directions, so no TLS socket is used by two threads.
+relayed in one thread, both directions, so no TLS socket is used by two threads;
+its first bytes from the agent may be held until the client speaks (`relay`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,26 +143,60 @@ def body(upstream: ssl.SSLSocket, first: bytes, length: int | None,
         upstream.close()
 
 
-def relay(a: ssl.SSLSocket, b: ssl.SSLSocket) -> None:
-    """Copy bytes both ways until either side closes."""
-    peers = {a: b, b: a}
+def relay(client, upstream: ssl.SSLSocket, *, held: bytes = b"", hold: float = 0.0) -> None:
+    """Copy bytes both ways until either side closes.
+
+    The agent's bytes (`held`, read with its answer's head, then the rest) wait
+    until the client has said something or `hold` seconds have passed: see
+    `nodeproxy.OUTPUT_HOLD` for the client that needs this.
+    """
     try:
-        while True:
-            for sock in _readable([a, b], 60.0):
-                try:
-                    data = sock.recv(CHUNK)
-                except (ssl.SSLWantReadError, BlockingIOError):
-                    continue
-                except OSError:
-                    data = b""
-                if not data:
-                    return
-                peers[sock].sendall(data)
+        if not _client_first(client, upstream, hold):
+            return
+        if held:
+            client.sendall(held)
+        _copy(client, upstream)
     except OSError:
         return
     finally:
-        for sock in (a, b):
+        for sock in (client, upstream):
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def _client_first(client, upstream: ssl.SSLSocket, hold: float) -> bool:
+    """Wait up to `hold` seconds for the client's first bytes, and pass them on.
+
+    False when the client left meanwhile. The agent is not read meanwhile: what it
+    sends waits in its connection.
+    """
+    deadline = time.monotonic() + hold
+    while (left := deadline - time.monotonic()) > 0:
+        if not _readable([client], left):
+            return True
+        try:
+            data = client.recv(CHUNK)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            continue            # a TLS record still incomplete (or not application data)
+        if not data:
+            return False
+        upstream.sendall(data)
+        return True
+    return True
+
+
+def _copy(a, b) -> None:
+    peers = {a: b, b: a}
+    while True:
+        for sock in _readable([a, b], 60.0):
+            try:
+                data = sock.recv(CHUNK)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                return
+            peers[sock].sendall(data)

@@ -20,6 +20,18 @@ answers are the API server's Status objects in Kubernetes' words; the agent's ow
 errors (also Status objects) pass through with their code, except that an agent
 refusing the API server's certificate is this server's problem: a 500.
 
+kubectl up to 1.33 (client-go's websocket executor before kubernetes#131203)
+starts reading the upgraded connection before it has created its stdout,
+stderr and error streams, and drops, with "Unknown stream id 1, discarding
+message" on stderr, a message that comes in that instant: the first line of
+output, or even the exit status. A kubelet's first output comes well after its
+101 (the API server dials it, the runtime starts the process); the agent's can
+come with it. So the relay sends the agent's 101 on its own, and holds the
+agent's bytes until the client has said something or OUTPUT_HOLD has passed.
+kubectl speaks only once its streams exist (stdin, its close, a resize), so
+with `-i` or `-t` that is exact; a silent `kubectl exec` waits OUTPUT_HOLD at
+most (only a command quicker than that notices). superctl pings at once.
+
 SPDY (kubectl before 1.30) is refused with a 400 that says so: kubectl 1.30 and
 newer speak websocket (`v5.channel.k8s.io`). Hijacking the connection needs the
 socket gunicorn puts in the WSGI environment.
@@ -41,6 +53,8 @@ ADDRESS_TYPES = ("InternalIP", "ExternalIP", "Hostname", "InternalDNS", "Externa
 UPGRADE_HEADERS = ("Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
                    "Sec-WebSocket-Protocol")
 DEFAULT_AGENT_PORT = 10250
+# How long the agent's first output may wait for a silent exec/attach client (see above).
+OUTPUT_HOLD = 0.05
 
 blueprint = Blueprint("nodeproxy", __name__)
 
@@ -120,8 +134,9 @@ class NodeProxy:
 
         def relay() -> None:
             try:
-                client.sendall(head + rest)
-                agentconn.relay(client, upstream)
+                # The head alone: output that came with it is `held` (OUTPUT_HOLD).
+                client.sendall(head)
+                agentconn.relay(client, upstream, held=rest, hold=OUTPUT_HOLD)
             finally:
                 upstream.close()
         return _Upgraded(relay)

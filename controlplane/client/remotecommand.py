@@ -13,6 +13,11 @@ with reason `NonZeroExitCode` and the code in `details.causes[ExitCode]`; any
 other Failure (no such container, the command could not start) is an error.
 v4 cannot half-close stdin, so with v4 a command reading stdin to its end only
 learns of EOF when the connection closes (kubectl has the same limit).
+
+The session pings the server as soon as it is open: our API server holds the
+command's output from a client that has said nothing yet, for a moment, for
+the sake of kubectl (`apiserver/nodeproxy.py`); this client is ready to read
+from the start and says so.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import threading
 from typing import BinaryIO
 
 from .errors import StreamError
-from .websocket import WebSocket
+from .websocket import PING, WebSocket
 
 PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -54,6 +59,11 @@ class ExecSession:
     @classmethod
     def open(cls, transport, path: str, params: dict, *, stdin: bool, tty: bool) -> ExecSession:
         ws = WebSocket.connect(transport, path, params, PROTOCOLS)
+        try:
+            ws.send(b"", PING)
+        except BaseException:
+            ws.close()
+            raise
         return cls(ws, stdin=stdin, tty=tty)
 
     # -- client -> server ------------------------------------------------------------

@@ -8,6 +8,9 @@ who may see it, and what they are told when it cannot be done.
 from __future__ import annotations
 
 import io
+import json
+import socket
+import threading
 import time
 import uuid
 
@@ -15,7 +18,9 @@ import pytest
 from agentkit import Node, busybox_template
 from apiserverkit import ApiServer
 
+from supernetes.agent import websocket as server_frames
 from supernetes.controlplane.client import ApiError, Client, Connection, Transport
+from supernetes.controlplane.client.websocket import PING, WebSocket
 
 pytestmark = pytest.mark.root
 
@@ -115,6 +120,79 @@ def test_exec_with_a_tty(admin, ns, web):
     session.write_stdin(b"go\r")
     code, out, _ = _run(session)
     assert code == 0 and b"30 100" in out and b"/dev/pts/" in out
+
+
+class _HastyAgent:
+    """An agent that sends its 101 and the command's first output in one write (ours
+    may: the command can write before the 101 has left), then the exit Status once
+    the client's first bytes reached it (or after 10 s)."""
+
+    def __init__(self, tls) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.context = tls.server_context()
+        self.heard = b""
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with self.context.wrap_socket(conn, server_side=True) as sock:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += sock.recv(4096)
+            key = next(line.split(b":", 1)[1].strip().decode() for line in
+                       request.split(b"\r\n") if line.lower().startswith(b"sec-websocket-key:"))
+            sock.sendall(server_frames.accept(key, "v5.channel.k8s.io") +
+                         server_frames.encode(server_frames.BINARY, b"\x01early\n"))
+            sock.settimeout(10)
+            try:
+                self.heard = sock.recv(4096)
+            except OSError:
+                pass
+            status = json.dumps({"metadata": {}, "status": "Success"}).encode()
+            sock.sendall(server_frames.encode(server_frames.BINARY, b"\x03" + status) +
+                         server_frames.close_frame())
+
+    def close(self) -> None:
+        self.thread.join(15)
+        self.listener.close()
+
+
+def test_output_that_came_with_the_agents_101_reaches_the_client_after_it(admin, node, ns):
+    # kubectl < 1.34 drops what arrives with the 101, before it has made its streams
+    # (nodeproxy.py): the 101 must come alone, the output once the client spoke.
+    node.create_pod(ns, "hasty", ["app"])
+    agent = _HastyAgent(node.tls)
+    try:
+        body = admin.get("v1", "Node", node.name)
+        body["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] = agent.port
+        admin.replace_status(body)
+        transport = admin.transport
+        sock = transport.open_socket(10)
+        target = transport.url(f"/api/v1/namespaces/{ns}/pods/hasty/exec",
+                               {"command": "x", "stdout": "true"})
+        headers = {**transport.headers, "Upgrade": "websocket", "Connection": "Upgrade",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                   "Sec-WebSocket-Version": "13", "Sec-WebSocket-Protocol": "v5.channel.k8s.io"}
+        sock.sendall((f"GET {target} HTTP/1.1\r\nHost: {transport.host}\r\n" +
+                      "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            assert chunk, head
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 101 ") and head.endswith(b"\r\n\r\n"), head
+        ws = WebSocket(sock, "v5.channel.k8s.io")
+        try:
+            ws.send(b"", PING)
+            assert ws.recv() == (2, b"\x01early\n")
+            assert json.loads(ws.recv()[1][1:]) == {"metadata": {}, "status": "Success"}
+        finally:
+            ws.close()
+        assert agent.heard[:1] == bytes([0x80 | PING])   # the client's ping, relayed
+    finally:
+        agent.close()
 
 
 def test_node_proxy_serves_the_summary_and_metrics(admin, node, web):
