@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
+from supernetes.controlplane.apiserver import views
 from supernetes.controlplane.apiserver.quickhttp import QuickHttp
 
 CONN = SimpleNamespace(server=("127.0.0.1", 6443), client=("127.0.0.1", 50000), sock=None)
@@ -121,3 +122,18 @@ def test_small_write_that_arrived_whole_becomes_an_environ(quick):
         "get"])
 def test_writes_it_cannot_take_whole_are_left_to_gunicorn(quick, data):
     assert quick.environ_with_body(data, data.index(b"\r\n\r\n") + 4, CONN) is None
+
+
+@pytest.mark.parametrize(("path", "query", "whole"), [
+    ("/api/v1/namespaces/a/pods/p/binding", "", True),
+    ("/api/v1/namespaces/a/events", "", True),
+    ("/apis/apps/v1/namespaces/a/deployments/d/scale", "", True),
+    ("/api/v1/namespaces/a/pods/p/eviction", "", True),
+    ("/api/v1/namespaces/a/pods/p/exec", "command=sh", False),
+    ("/api/v1/namespaces/a/pods/p/portforward", "", False),
+    ("/api/v1/nodes/n/proxy/metrics", "", False),
+    ("/api/v1/namespaces/a/pods", "watch=true", False),
+    ("/healthz", "", False),
+])
+def test_the_app_says_which_writes_get_one_response(path, query, whole):
+    assert views.writes_one_response(path, query) is whole
