@@ -52,6 +52,7 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
+from .onewrite import OneWriteResponse
 from .quickhttp import HEAD_END, QuickHttp
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,6 @@ log = logging.getLogger(__name__)
 # After a response on a keep-alive connection, how long the pool thread waits for
 # the client's next request before handing the connection back to the poller.
 KEEPALIVE_LINGER = 0.002
-
-# A body larger than this leaves in its own write after the header: copying it to
-# join the two costs more than the system call it saves.
-ONE_WRITE_MAX = 64 * 1024
 
 # Requests served in a row from one connection's buffer (HTTP pipelining) before
 # the poller goes on with the other connections.
@@ -88,57 +85,6 @@ def _pending(sock) -> int:
     """Bytes TLS has decrypted but nobody read yet (the poller cannot see those)."""
     pending = getattr(sock, "pending", None)
     return pending() if pending is not None else 0
-
-
-class _Collector:
-    """Takes the place of the socket while gunicorn writes a response: keeps the bytes,
-    so that header and body leave in one write. Anything else goes to the socket."""
-
-    def __init__(self, sock):
-        self._sock = sock
-        self.parts: list[bytes] = []
-
-    def sendall(self, data) -> None:
-        self.parts.append(bytes(data))
-
-    def send(self, data) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts = []
-        return data
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
-class _OneWriteResponse(wsgi.Response):
-    """gunicorn's response, with the header held back until the first body bytes (or the
-    end), then both sent in one write, unless the body is big (`ONE_WRITE_MAX`). Later
-    writes (a streamed watch) go straight out."""
-
-    def write(self, arg):
-        if self.headers_sent or len(arg) > ONE_WRITE_MAX:
-            return super().write(arg)
-        self._collecting(super().write, arg)
-
-    def close(self):
-        if self.headers_sent and not self.chunked:
-            return super().close()
-        self._collecting(super().close)
-
-    def _collecting(self, method, *args):
-        sock = self.sock
-        collector = self.sock = _Collector(sock)
-        try:
-            method(*args)
-        finally:
-            self.sock = sock
-        data = collector.take()
-        if data:
-            sock.sendall(data)
 
 
 class Worker(ThreadWorker):
@@ -341,7 +287,7 @@ class Worker(ThreadWorker):
 
     def handle_request(self, req, conn):
         """gunicorn 27's `ThreadWorker.handle_request`, with two changes: the response
-        is an `_OneWriteResponse`, and `conn.asked_quick` says whether the request
+        is a `OneWriteResponse`, and `conn.asked_quick` says whether the request
         was one the poller could have served."""
         environ = {}
         resp = None
@@ -351,7 +297,7 @@ class Worker(ThreadWorker):
             self.cfg.pre_request(self, req)
             request_start = datetime.now()
             resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, self.cfg,
-                                        response_class=_OneWriteResponse)
+                                        response_class=OneWriteResponse)
             environ["wsgi.multithread"] = True
             self.nr += 1
             if self.nr >= self.max_requests:
