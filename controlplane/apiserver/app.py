@@ -99,6 +99,14 @@ class Server:
             return False
         return self.store.local_reads and views.reads_one_object(path, query)
 
+    def writes_one_response(self, path: str, query: str) -> bool:
+        """Whether a request with a body to `path` gets one response built whole (a
+        write, not a stream from a node agent): the worker parses those small enough
+        itself and runs them on a pool thread without gunicorn's request objects."""
+        if path.startswith(_METRICS_PREFIX):
+            return False
+        return views.writes_one_response(path, query)
+
     def namespace_deleted(self, name: str) -> None:
         self._deleted_namespaces[name] = time.monotonic() + 10.0
 

@@ -54,23 +54,40 @@ def _parse(rest: str):
         (parts[2] if len(parts) > 2 else None)
 
 
-def reads_one_object(path: str, query: str) -> bool:
-    """Whether a GET of `path` reads one object (or its status or scale) and nothing
-    else: no list, no watch, no proxy to a node agent. (The worker serves those on
-    its poller thread when the store reads locally: see worker.py.)"""
+def _resource_parts(path: str, query: str):
+    """(plural, namespace, name, sub) of a resource path that is no watch, else None."""
     if path.startswith("/api/"):
         rest = path[len("/api/"):].partition("/")[2]
     elif path.startswith("/apis/"):
         rest = path[len("/apis/"):].split("/", 2)[-1] if path.count("/") > 3 else ""
     else:
-        return False
+        return None
     if not rest or "watch" in query:
-        return False
+        return None
     try:
-        _, _, name, sub = _parse(rest)
+        return _parse(rest)
     except errors.ApiError:
-        return False
-    return name is not None and sub in (None, "status", "scale")
+        return None
+
+
+def reads_one_object(path: str, query: str) -> bool:
+    """Whether a GET of `path` reads one object (or its status or scale) and nothing
+    else: no list, no watch, no proxy to a node agent. (The worker serves those on
+    its poller thread when the store reads locally: see worker.py.)"""
+    parts = _resource_parts(path, query)
+    return parts is not None and parts[2] is not None and parts[3] in (None, "status", "scale")
+
+
+# Subresources whose responses come from a node agent, streamed or upgraded.
+_FROM_NODE_AGENT = frozenset({"exec", "attach", "portforward", "proxy", "log"})
+
+
+def writes_one_response(path: str, query: str) -> bool:
+    """Whether a request with a body to `path` is answered with one document the app
+    builds whole: a write of a resource or subresource (binding, eviction, status...),
+    nothing streamed from a node agent. (The worker parses those itself: worker.py.)"""
+    parts = _resource_parts(path, query)
+    return parts is not None and parts[3] not in _FROM_NODE_AGENT
 
 
 def resource_view(version: str, rest: str, group: str = "") -> Response:

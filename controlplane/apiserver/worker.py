@@ -1,4 +1,5 @@
-"""The gunicorn worker: gthread, with the quick requests answered on the poller thread.
+"""The gunicorn worker: gthread, with the quick requests answered on the poller thread
+and small writes parsed there.
 
 Why not stock gthread: in one Python process it is the GIL, not the CPU, that
 sets the pace of small requests. Under gthread every request on a kept-alive
@@ -20,13 +21,20 @@ requests from many connections run one after the other on one thread, with no
 hand-off and nobody to fight for the GIL. A response the socket cannot take at
 once (a slow reader, a big object) is finished by a pool thread.
 
+Small writes (a binding, an event, a pod: a body up to 64 KiB with a
+Content-Length, all of it arrived, a response built whole) wait for the store's
+group commit, so they run on a pool thread; but the poller parses them as it
+does quick GETs (`QuickHttp.environ_with_body`) and hands the pool thread a
+ready environ. gunicorn's pure-Python request parser, its environ builder and
+its response object cost more CPU than the bind handler itself.
+
 Everything else goes to the pool exactly as gthread does it, unparsed (the
-bytes read so far stay in the connection's buffer): writes, which wait for the
-store's group commit; lists and watches; requests with a body; requests not yet
-complete. On the pool, a busy connection stays on its thread between requests
-(`KEEPALIVE_LINGER`), and a response leaves in one write (gunicorn writes its
-header and its body separately: two TLS records, two system calls, two chances
-to lose the GIL).
+bytes read so far stay in the connection's buffer): lists and watches, big or
+chunked bodies, exec and proxy, requests not yet complete. On the pool, a busy
+connection stays on its thread between requests (`KEEPALIVE_LINGER`; what
+comes next is parsed by the worker itself if it can, else by gunicorn), and a
+response leaves in one write (gunicorn writes its header and its body
+separately: two TLS records, two system calls, two chances to lose the GIL).
 
 On exit the watch cache stops first, so open watches end.
 """
@@ -44,6 +52,7 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
+from .onewrite import OneWriteResponse
 from .quickhttp import HEAD_END, QuickHttp
 
 log = logging.getLogger(__name__)
@@ -51,10 +60,6 @@ log = logging.getLogger(__name__)
 # After a response on a keep-alive connection, how long the pool thread waits for
 # the client's next request before handing the connection back to the poller.
 KEEPALIVE_LINGER = 0.002
-
-# A body larger than this leaves in its own write after the header: copying it to
-# join the two costs more than the system call it saves.
-ONE_WRITE_MAX = 64 * 1024
 
 # Requests served in a row from one connection's buffer (HTTP pipelining) before
 # the poller goes on with the other connections.
@@ -82,57 +87,6 @@ def _pending(sock) -> int:
     return pending() if pending is not None else 0
 
 
-class _Collector:
-    """Takes the place of the socket while gunicorn writes a response: keeps the bytes,
-    so that header and body leave in one write. Anything else goes to the socket."""
-
-    def __init__(self, sock):
-        self._sock = sock
-        self.parts: list[bytes] = []
-
-    def sendall(self, data) -> None:
-        self.parts.append(bytes(data))
-
-    def send(self, data) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts = []
-        return data
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
-class _OneWriteResponse(wsgi.Response):
-    """gunicorn's response, with the header held back until the first body bytes (or the
-    end), then both sent in one write, unless the body is big (`ONE_WRITE_MAX`). Later
-    writes (a streamed watch) go straight out."""
-
-    def write(self, arg):
-        if self.headers_sent or len(arg) > ONE_WRITE_MAX:
-            return super().write(arg)
-        self._collecting(super().write, arg)
-
-    def close(self):
-        if self.headers_sent and not self.chunked:
-            return super().close()
-        self._collecting(super().close)
-
-    def _collecting(self, method, *args):
-        sock = self.sock
-        collector = self.sock = _Collector(sock)
-        try:
-            method(*args)
-        finally:
-            self.sock = sock
-        data = collector.take()
-        if data:
-            sock.sendall(data)
-
-
 class Worker(ThreadWorker):
     quick: QuickHttp
 
@@ -140,10 +94,12 @@ class Worker(ThreadWorker):
         super().load_wsgi()
         server = getattr(self.wsgi, "extensions", {}).get("supernetes")
         answers_at_once = server.answers_at_once if server is not None else None
+        writes_one_response = server.writes_one_response if server is not None else None
         if self.cfg.accesslog:      # gunicorn logs what it serves itself: let it serve all
-            answers_at_once = None
+            answers_at_once = writes_one_response = None
         self.quick = QuickHttp(self.cfg, self.wsgi,
-                               answers_at_once or (lambda path, query: False))
+                               answers_at_once or (lambda path, query: False),
+                               writes_one_response)
 
     # -- on the poller thread ----------------------------------------------------------
 
@@ -163,20 +119,20 @@ class Worker(ThreadWorker):
         # False: the connection is closed or a pool thread owns it now
 
     def _serve_here(self, conn) -> bool | None:
-        """Serve the connection's next request on this thread if it is quick.
+        """Serve the connection's next request on this thread if it is quick, or hand
+        it parsed to a pool thread if it is a small write.
 
         True: served, the connection stays open; False: closed or handed to a pool
-        thread; None: not for this thread (incomplete, has a body, may wait)."""
+        thread; None: not for this thread (incomplete, streamed, may wait)."""
         unreader = conn.parser.unreader
         if HEAD_END not in unreader.buf.getvalue() or _pending(conn.sock):
             self._receive(conn)
-        buf = unreader.buf.getvalue()
-        end = buf.find(HEAD_END) + len(HEAD_END)
-        environ = self.quick.environ_of(buf[:end], conn) if end >= len(HEAD_END) else None
+        environ, quick = self._take_request(conn)
         if environ is None:
             return None
-        unreader.buf = io.BytesIO()
-        unreader.buf.write(buf[end:])
+        if not quick:
+            self._to_pool(conn, self._serve_parsed, environ)
+            return False
         self.nr += 1
         try:
             data, keepalive = self.quick.respond(environ, close=self._must_close())
@@ -201,6 +157,25 @@ class Worker(ThreadWorker):
             self._close(conn)
             return False
         return True
+
+    def _take_request(self, conn) -> tuple[dict | None, bool]:
+        """The environ of the next request in the connection's buffer, taken off it, if
+        this worker parses it itself; and whether it is quick (a GET that waits on
+        nothing) rather than a small write (whole body arrived, one response)."""
+        unreader = conn.parser.unreader
+        buf = unreader.buf.getvalue()
+        end = buf.find(HEAD_END) + len(HEAD_END)
+        if end < len(HEAD_END):
+            return None, False
+        environ, quick = self.quick.environ_of(buf[:end], conn), True
+        if environ is None:
+            taken = self.quick.environ_with_body(buf, end, conn)
+            if taken is None:
+                return None, False
+            (environ, end), quick = taken, False
+        unreader.buf = io.BytesIO()
+        unreader.buf.write(buf[end:])
+        return environ, quick
 
     def _must_close(self) -> bool:
         """gunicorn's reasons to close after this response (stopping, too many idle)."""
@@ -258,26 +233,61 @@ class Worker(ThreadWorker):
 
     # -- on pool threads -----------------------------------------------------------------
 
+    def _serve_parsed(self, conn, environ: dict) -> bool:
+        """Answer a small write the poller parsed (it waits for the store's group
+        commit, so not on the poller), then go on as `handle` does."""
+        conn.asked_quick = False
+        return self._linger(conn, self._answer(conn, environ))
+
+    def _answer(self, conn, environ: dict) -> bool:
+        """Run the app for a request the worker parsed itself, and send the response
+        in one write; whether the connection stays open."""
+        self.nr += 1
+        try:
+            data, keepalive = self.quick.respond(environ, close=self._must_close())
+        except Exception:                   # as gunicorn does when the app itself fails
+            self.log.exception("Error handling request")
+            return False
+        try:
+            conn.sock.setblocking(True)
+            conn.sock.sendall(data)
+        except OSError:
+            return False
+        return keepalive
+
     def enqueue_req(self, conn):
         self._to_pool(conn, self.handle)
 
     def handle(self, conn):
-        result = super().handle(conn)
-        # A busy keep-alive connection stays on its pool thread: a client that sends
-        # its next request within KEEPALIVE_LINGER is served at once by the same
-        # thread; an idle one goes back to the poller, holding no thread. Except after
-        # a quick GET (the first on a new connection comes here): such a client most
-        # likely sends more, and those the poller serves for less; a connection kept
-        # busy would otherwise never get back to it.
+        return self._linger(conn, super().handle(conn))
+
+    def _linger(self, conn, result):
+        """A busy keep-alive connection stays on its pool thread: a client that sends
+        its next request within KEEPALIVE_LINGER (or pipelines it) is served at once
+        by the same thread, parsed by the worker itself when it can (quickhttp.py),
+        else by gunicorn; an idle one goes back to the poller, holding no thread.
+        Except after a quick GET (the first on a new connection comes here): such a
+        client most likely sends more, and those the poller serves for less; a
+        connection kept busy would otherwise never get back to it."""
         # (gunicorn < 23 returns tuples here: then the loop simply never runs)
         while result is True and self.alive and not getattr(conn, "asked_quick", False) and \
-                _nothing_buffered(conn) and _readable(conn.sock, KEEPALIVE_LINGER):
-            result = super().handle(conn)
+                getattr(conn, "initialized", False):
+            if _nothing_buffered(conn):
+                if not _readable(conn.sock, KEEPALIVE_LINGER):
+                    break
+                conn.sock.setblocking(False)
+                self._receive(conn)
+            environ, quick = self._take_request(conn)
+            if environ is None:
+                result = super().handle(conn)
+            else:
+                conn.asked_quick = quick
+                result = self._answer(conn, environ)
         return result
 
     def handle_request(self, req, conn):
         """gunicorn 27's `ThreadWorker.handle_request`, with two changes: the response
-        is an `_OneWriteResponse`, and `conn.asked_quick` says whether the request
+        is a `OneWriteResponse`, and `conn.asked_quick` says whether the request
         was one the poller could have served."""
         environ = {}
         resp = None
@@ -287,7 +297,7 @@ class Worker(ThreadWorker):
             self.cfg.pre_request(self, req)
             request_start = datetime.now()
             resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, self.cfg,
-                                        response_class=_OneWriteResponse)
+                                        response_class=OneWriteResponse)
             environ["wsgi.multithread"] = True
             self.nr += 1
             if self.nr >= self.max_requests:

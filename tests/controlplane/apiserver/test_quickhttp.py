@@ -1,4 +1,5 @@
-"""quickhttp takes only the plain GETs and writes responses as gunicorn would."""
+"""quickhttp takes only the plain GETs, and small writes that arrived whole, and
+writes responses as gunicorn would."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
+from supernetes.controlplane.apiserver import views
 from supernetes.controlplane.apiserver.quickhttp import QuickHttp
 
 CONN = SimpleNamespace(server=("127.0.0.1", 6443), client=("127.0.0.1", 50000), sock=None)
@@ -20,7 +22,8 @@ def app(environ, start_response):
 
 @pytest.fixture
 def quick() -> QuickHttp:
-    return QuickHttp(Config(), app, lambda path, query: path.startswith("/api/"))
+    return QuickHttp(Config(), app, lambda path, query: path.startswith("/api/"),
+                     lambda path, query: not path.endswith("/exec"))
 
 
 def head(*lines: str) -> bytes:
@@ -91,3 +94,46 @@ def test_header_with_a_line_break_from_the_app_is_refused():
     environ = quick.environ_of(head("GET /api/x HTTP/1.1", "Host: a"), CONN)
     with pytest.raises(ValueError):
         quick.respond(environ, close=False)
+
+
+def test_small_write_that_arrived_whole_becomes_an_environ(quick):
+    data = head("POST /api/v1/namespaces/a/pods/p/binding?dryRun=All HTTP/1.1", "Host: a",
+                "Content-Type: application/json", "Content-Length: 7") + b"{\"x\":1}GET /next"
+    environ, end = quick.environ_with_body(data, data.index(b"\r\n\r\n") + 4, CONN)
+    assert data[end:] == b"GET /next"
+    assert environ["REQUEST_METHOD"] == "POST"
+    assert environ["RAW_URI"] == "/api/v1/namespaces/a/pods/p/binding?dryRun=All"
+    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("application/json", "7")
+    assert environ["wsgi.input"].read() == b'{"x":1}'
+
+
+@pytest.mark.parametrize("data", [
+    head("POST /api/v1/pods HTTP/1.1", "Host: a", "Content-Length: 7") + b"{\"x\":",
+    head("POST /api/v1/pods HTTP/1.1", "Host: a"),
+    head("POST /api/v1/pods HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + b"0\r\n\r\n",
+    head("POST /api/v1/pods HTTP/1.1", "Host: a", "Content-Length: 2", "Expect: 100-continue"),
+    head("POST /api/v1/pods HTTP/1.1", "Host: a", "Content-Length: 2", "Content-Length: 2")
+    + b"{}",
+    head("POST /api/v1/pods HTTP/1.1", "Host: a", f"Content-Length: {70000}") + b"x" * 70000,
+    head("POST /api/v1/namespaces/a/pods/p/exec HTTP/1.1", "Host: a", "Content-Length: 2")
+    + b"{}",
+    head("GET /api/v1/pods HTTP/1.1", "Host: a", "Content-Length: 2") + b"{}",
+], ids=["incomplete", "no-length", "chunked", "expect", "two-lengths", "big", "streamed",
+        "get"])
+def test_writes_it_cannot_take_whole_are_left_to_gunicorn(quick, data):
+    assert quick.environ_with_body(data, data.index(b"\r\n\r\n") + 4, CONN) is None
+
+
+@pytest.mark.parametrize(("path", "query", "whole"), [
+    ("/api/v1/namespaces/a/pods/p/binding", "", True),
+    ("/api/v1/namespaces/a/events", "", True),
+    ("/apis/apps/v1/namespaces/a/deployments/d/scale", "", True),
+    ("/api/v1/namespaces/a/pods/p/eviction", "", True),
+    ("/api/v1/namespaces/a/pods/p/exec", "command=sh", False),
+    ("/api/v1/namespaces/a/pods/p/portforward", "", False),
+    ("/api/v1/nodes/n/proxy/metrics", "", False),
+    ("/api/v1/namespaces/a/pods", "watch=true", False),
+    ("/healthz", "", False),
+])
+def test_the_app_says_which_writes_get_one_response(path, query, whole):
+    assert views.writes_one_response(path, query) is whole
