@@ -151,7 +151,7 @@ class Worker(ThreadWorker):
             # A slow reader or a big response: a pool thread writes the rest. OpenSSL
             # wants a write it refused retried with the same bytes.
             rest = data if isinstance(conn.sock, ssl.SSLSocket) else data[sent:]
-            self._to_pool(conn, self._write_rest, rest, keepalive)
+            self._to_pool(conn, self._send_blocking, rest, keepalive)
             return False
         if not keepalive:
             self._close(conn)
@@ -223,7 +223,8 @@ class Worker(ThreadWorker):
         future.add_done_callback(
             lambda done: self.method_queue.defer(self.finish_request, conn, done))
 
-    def _write_rest(self, conn, data: bytes, keepalive: bool) -> bool:
+    def _send_blocking(self, conn, data: bytes, keepalive: bool) -> bool:
+        """Send (the rest of) a response on a pool thread; whether the connection stays open."""
         try:
             conn.sock.setblocking(True)
             conn.sock.sendall(data)
@@ -248,12 +249,7 @@ class Worker(ThreadWorker):
         except Exception:                   # as gunicorn does when the app itself fails
             self.log.exception("Error handling request")
             return False
-        try:
-            conn.sock.setblocking(True)
-            conn.sock.sendall(data)
-        except OSError:
-            return False
-        return keepalive
+        return self._send_blocking(conn, data, keepalive)
 
     def enqueue_req(self, conn):
         self._to_pool(conn, self.handle)
