@@ -133,13 +133,11 @@ class Worker(ThreadWorker):
         if not quick:
             self._to_pool(conn, self._serve_parsed, environ)
             return False
-        self.nr += 1
-        try:
-            data, keepalive = self.quick.respond(environ, close=self._must_close())
-        except Exception:                   # as gunicorn does when the app itself fails
-            self.log.exception("Error handling request")
+        response = self._respond(environ)
+        if response is None:
             self._close(conn)
             return False
+        data, keepalive = response
         try:
             sent = conn.sock.send(data)
         except (ssl.SSLWantWriteError, BlockingIOError):
@@ -176,6 +174,16 @@ class Worker(ThreadWorker):
         unreader.buf = io.BytesIO()
         unreader.buf.write(buf[end:])
         return environ, quick
+
+    def _respond(self, environ: dict) -> tuple[bytes, bool] | None:
+        """The response to a request the worker parsed itself, and whether to keep the
+        connection; None when the app failed (logged, as gunicorn does)."""
+        self.nr += 1
+        try:
+            return self.quick.respond(environ, close=self._must_close())
+        except Exception:
+            self.log.exception("Error handling request")
+            return None
 
     def _must_close(self) -> bool:
         """gunicorn's reasons to close after this response (stopping, too many idle)."""
@@ -243,13 +251,8 @@ class Worker(ThreadWorker):
     def _answer(self, conn, environ: dict) -> bool:
         """Run the app for a request the worker parsed itself, and send the response
         in one write; whether the connection stays open."""
-        self.nr += 1
-        try:
-            data, keepalive = self.quick.respond(environ, close=self._must_close())
-        except Exception:                   # as gunicorn does when the app itself fails
-            self.log.exception("Error handling request")
-            return False
-        return self._send_blocking(conn, data, keepalive)
+        response = self._respond(environ)
+        return response is not None and self._send_blocking(conn, *response)
 
     def enqueue_req(self, conn):
         self._to_pool(conn, self.handle)
@@ -284,7 +287,8 @@ class Worker(ThreadWorker):
     def handle_request(self, req, conn):
         """gunicorn 27's `ThreadWorker.handle_request`, with two changes: the response
         is a `OneWriteResponse`, and `conn.asked_quick` says whether the request
-        was one the poller could have served."""
+        was one the poller could have served. (Its reasons to close are gunicorn's,
+        written once in `_must_close`.)"""
         environ = {}
         resp = None
         conn.asked_quick = req.method == "GET" and self.quick.answers_at_once(
@@ -296,13 +300,7 @@ class Worker(ThreadWorker):
                                         response_class=OneWriteResponse)
             environ["wsgi.multithread"] = True
             self.nr += 1
-            if self.nr >= self.max_requests:
-                if self.alive:
-                    self.log.info("Autorestarting worker after current request.")
-                    self.alive = False
-                resp.force_close()
-            if not self.alive or not self.cfg.keepalive or \
-                    len(self.keepalived_conns) >= self.max_keepalived:
+            if self._must_close():
                 resp.force_close()
             respiter = self.wsgi(environ, resp.start_response)
             try:
