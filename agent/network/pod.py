@@ -17,9 +17,13 @@ everything it sends, to a pod on the same node too, goes to the node's IP
 stack and is routed: every packet meets the node's routing and netfilter
 exactly once, as IP (a Service's DNAT and its undoing, policies,
 masquerade), and nothing is switched. The gateway address lives on the
-node's gateway device (node.py); the node end of the veth answers the pod's
-ARP for it because Linux answers ARP, on any interface, for any address the
-namespace owns (arp_ignore 0, the default). A pod reaching itself through
+node's gateway device (node.py), not on the veth, so the pod never asks for
+its MAC: every node end has the same fixed MAC, ee:ee:ee:ee:ee:ee (Calico's;
+each veth is a link of its own, so they never meet), and the pod gets a
+permanent neighbour entry for its gateway with it. (Linux would answer that
+ARP from the node end too, for an address the node owns on another device -
+but not where the host sets arp_ignore 1 or 2, as IPVS setups do, and the
+setting is global.) A pod reaching itself through
 its Service (hairpin) is routed back out of the interface it came in on,
 which routing allows without any port flag. When a bridge held the pod
 veths, each packet also crossed the bridge on its way in and out of the
@@ -38,7 +42,7 @@ to the node's namespace is kept open (opening one costs pyroute2 more than the
 requests sent over it) and shared under a lock; `close()` lets it go. Each
 netlink request costs pyroute2 a few milliseconds of CPU, and a burst of pods
 waits on the agent's one core, so the start-up path sends as few as it can: the
-node end is created already up, `lo` is known by its fixed index, and eight
+node end is created already up, `lo` is known by its fixed index, and nine
 requests wire a pod. `detach(uid)` deletes the node end of the veth (the kernel
 deletes its peer and the host route with it) and frees the address; deleting
 the pod's namespace afterwards is the sandbox's job.
@@ -61,6 +65,8 @@ POD_IFNAME = "eth0"
 POD_PREFIXLEN = 32  # the pod's only neighbour is its gateway: see the module docstring
 RTNH_F_ONLINK = 4   # <linux/rtnetlink.h>
 RT_SCOPE_LINK = 253  # <linux/rtnetlink.h>: the pod is directly behind the node end
+NUD_PERMANENT = 0x80  # <linux/neighbour.h>
+NODE_END_MAC = "ee:ee:ee:ee:ee:ee"  # every pod veth's node end: see the module docstring
 LOOPBACK_INDEX = 1  # the kernel gives `lo` index 1 in every namespace (LOOPBACK_IFINDEX)
 
 
@@ -161,7 +167,7 @@ class PodNetworker:
         try:
             with self._node() as ipr:
                 ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
-                         state="up",
+                         address=NODE_END_MAC, state="up",
                          peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
                 (host,) = ipr.link_lookup(ifname=wanted.host_veth)
                 ipr.route("replace", dst=wanted.ip, dst_len=32, oif=host, scope=RT_SCOPE_LINK,
@@ -175,6 +181,9 @@ class PodNetworker:
             (eth0,) = ipr.link_lookup(ifname=POD_IFNAME)
             ipr.addr("add", index=eth0, address=wanted.ip, prefixlen=wanted.prefixlen)
             ipr.link("set", index=eth0, state="up")
+            # After `up`: taking a link down flushes its neighbour entries.
+            ipr.neigh("add", dst=wanted.gateway, lladdr=NODE_END_MAC, ifindex=eth0,
+                      state=NUD_PERMANENT)
             ipr.route("add", dst="default", gateway=wanted.gateway, oif=eth0,
                       flags=RTNH_F_ONLINK)
 
