@@ -67,7 +67,8 @@ class Scheduler:
                                      config.max_in_unschedulable)
         self.informers = informers or InformerFactory(client)
         self.binder = Binder(client, config.parallelism, self._post_bound)
-        self.recorder = Recorder(client, next(iter(self.algorithms)))
+        self.recorder = Recorder(client, next(iter(self.algorithms)), config.event_qps,
+                                 config.event_burst)
         self.stats = {"scheduled": 0, "unschedulable": 0, "bind_errors": 0, "bound": 0,
                       "decide_seconds": 0.0}
         self._inbox: deque = deque()
