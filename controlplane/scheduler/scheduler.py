@@ -213,6 +213,9 @@ class Scheduler:
             if self.cache.remove(key):
                 self.queue.move_all()
             return
+        if op == UPDATE and self.cache.confirm(key, pod):
+            self.queue.done(key)
+            return
         try:
             info = PodInfo.from_pod(pod)
         except PodSpecError as exc:
