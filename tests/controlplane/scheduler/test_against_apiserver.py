@@ -136,6 +136,20 @@ def test_replicas_spread_across_nodes_by_default(cluster):
     assert sorted(Counter(placed.values()).values()) == [2, 2, 2, 2]
 
 
+def test_a_burst_of_replicas_in_a_sampled_cluster_is_placed_in_batches_and_spread(cluster):
+    # 200 nodes, 10% scored: windows of 100 rows, so replicas queued together are
+    # placed two windows at a time (algorithm.schedule_many). Created before the
+    # scheduler starts, they all wait in the queue at once.
+    cluster.add_nodes(*(hollow_node(f"w{i:03}") for i in range(200)))
+    owner = {"name": "web-5d8f", "uid": str(uuid.uuid4())}
+    names = [f"web-{i}" for i in range(40)]
+    for name in names:
+        cluster.create_pod(name, cpu="100m", memory="64Mi", owner=owner)
+    cluster.start({"percentageOfNodesToScore": 10})
+    placed = cluster.wait_bound(*names)
+    assert max(Counter(placed.values()).values()) == 1      # one replica per node
+
+
 def test_pods_are_bin_packed_when_configured(cluster):
     cluster.add_nodes(*(hollow_node(f"w{i}", cpu="2") for i in range(4)))
     cluster.start({"profiles": [{
