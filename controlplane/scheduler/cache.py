@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .nodetable import NodeTable
-from .podinfo import PodInfo
+from .podinfo import TERMINAL_PHASES, PodInfo
 
 
 @dataclass(eq=False)
@@ -71,6 +71,28 @@ class PodCache:
         if entry is None or not entry.assumed:
             return False
         self._remove(key)
+        return True
+
+    def confirm(self, key: str, pod: dict) -> bool:
+        """Confirm an assumption when `pod` is our own binding come back: the same pod
+        (uid), bound to the node it was assumed on, still live, with the containers,
+        init containers and overhead it was scheduled with (which is all its
+        requests and host ports come from). Most pod events of a scheduling burst
+        are these, and this spares reading each pod in full again. False: not such
+        an event; `set_bound` with the pod read in full decides."""
+        entry = self.pods.get(key)
+        if entry is None or not entry.assumed or entry.info.raw is None:
+            return False
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        scheduled = entry.info.raw.get("spec") or {}
+        if spec.get("nodeName") != self.nodes.names[entry.row] \
+                or meta.get("uid") != entry.info.uid or meta.get("deletionTimestamp") \
+                or (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+            return False
+        if any(spec.get(field) != scheduled.get(field)
+               for field in ("containers", "initContainers", "overhead")):
+            return False
+        entry.assumed = False
         return True
 
     def set_bound(self, info: PodInfo) -> bool:

@@ -7,6 +7,9 @@
     percentageOfNodesToScore: 0      # 0 = adaptive, as Kubernetes
     podInitialBackoffSeconds: 1
     podMaxBackoffSeconds: 10
+    clientConnection:                # here: the Events client only (-1: no limit);
+      qps: 50                        # bindings are paced by `parallelism`
+      burst: 100
     profiles:
     - schedulerName: default-scheduler
       plugins:
@@ -62,6 +65,8 @@ class SchedulerConfig:
     pod_max_backoff: float = 10.0
     max_in_unschedulable: float = 300.0    # flush pods waiting this long, whatever happens
     record_scheduled_events: bool = True
+    event_qps: float = 50.0                # Event writes per second (<= 0: no limit)
+    event_burst: int = 100
     leader_elect: bool = False
 
     @classmethod
@@ -83,8 +88,13 @@ class SchedulerConfig:
         kind = doc.get("kind", "KubeSchedulerConfiguration")
         if kind != "KubeSchedulerConfiguration":
             raise ConfigError(f"kind: expected KubeSchedulerConfiguration, got {kind!r}")
+        connection = doc.get("clientConnection") or {}
+        if not isinstance(connection, dict):
+            raise ConfigError("clientConnection: must be a mapping")
         config = cls(
-            kubeconfig=(doc.get("clientConnection") or {}).get("kubeconfig"),
+            kubeconfig=connection.get("kubeconfig"),
+            event_qps=_number(connection, "qps", 50.0, float, -1, "clientConnection."),
+            event_burst=_number(connection, "burst", 100, int, 1, "clientConnection."),
             profiles=list(doc.get("profiles") or [{}]),
             parallelism=_number(doc, "parallelism", 16, int, 1),
             percentage_of_nodes_to_score=_number(doc, "percentageOfNodesToScore", 0, int, 0),
@@ -115,10 +125,10 @@ def _no_unknown(doc: dict, allowed: set[str], where: str) -> None:
             raise ConfigError(f"{where}{key}: unknown field")
 
 
-def _number(doc, key, default, kind, minimum):
+def _number(doc, key, default, kind, minimum, where=""):
     value = doc.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise ConfigError(f"{key}: must be a number >= {minimum}, got {value!r}")
+        raise ConfigError(f"{where}{key}: must be a number >= {minimum}, got {value!r}")
     return kind(value)
 
 

@@ -54,14 +54,23 @@ class FilterPlugin(Plugin):
 
 
 class ScorePlugin(Plugin):
+    # A node's score depends on that node's row only (not on other nodes' pods), so
+    # the windows of several pods of one kind can be scored in one call.
+    row_local = True
+
     def score(self, pod: PodInfo, nodes: NodeTable, rows: np.ndarray) -> np.ndarray | None:
-        """Scores 0..100 for the candidate `rows`, or None to abstain."""
+        """Whole-number scores 0..100 for the candidate `rows`, or None to abstain.
+
+        `rows` is 1-D, or, for a row-local plugin, 2-D: one window of candidates per
+        line, each normalised on its own."""
         raise NotImplementedError
 
 
 def normalize(raw: np.ndarray, reverse: bool = False) -> np.ndarray:
     """kube's DefaultNormalizeScore: scale to 0..100 by the maximum (integer maths);
     reversed, fewer is better."""
+    if raw.ndim > 1:            # one window per line
+        return np.stack([normalize(line, reverse) for line in raw])
     top = raw.max() if raw.size else 0
     if top <= 0:
         return np.full(raw.shape, MAX_NODE_SCORE if reverse else 0, dtype=np.float64)

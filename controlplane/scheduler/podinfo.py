@@ -3,6 +3,9 @@
 `PodInfo.shape` is the part of the pod that node-static filters depend on (node
 selector, required node affinity, tolerations): pods of one shape - the replicas of
 one Deployment - share the masks those filters compute (`framework.Framework`).
+`PodInfo.kind` adds everything else a filter or a row-local score reads (profile,
+requests, host ports, preferred affinity): pods of one kind are placed in batches
+(`algorithm.Algorithm.schedule_many`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class PodInfo:
     deleting: bool
     raw: dict | None = field(default=None, repr=False)
     _shape: str | None = field(default=None, repr=False)
+    _kind: str | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> str:
@@ -62,6 +66,15 @@ class PodInfo:
             self._shape = _shape_key([self.node_selector, self.required_terms,
                                       self.tolerations])
         return self._shape
+
+    @property
+    def kind(self) -> str:
+        """What pods placed in one batch must share: all but who they are, their
+        priority and their owner (which only PodTopologySpread reads, pod by pod)."""
+        if self._kind is None:
+            self._kind = _shape_key([self.scheduler_name, self.shape, self.requests,
+                                     list(self.nonzero), self.ports, self.preferred_terms])
+        return self._kind
 
     @classmethod
     def from_pod(cls, pod: dict) -> PodInfo:

@@ -142,6 +142,15 @@ class SchedulingQueue:
                 return entry
         return None
 
+    def peek(self) -> QueuedPod | None:
+        """The entry `pop` would return next, left in the queue."""
+        while self._active:
+            _, stamp, entry = self._active[0]
+            if entry.stamp == stamp and self.entries.get(entry.info.key) is entry:
+                return entry
+            heapq.heappop(self._active)
+        return None
+
     def next_wakeup(self) -> float | None:
         """Seconds until the next backoff expires (None: nothing is waiting on time)."""
         waits = []

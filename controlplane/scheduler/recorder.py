@@ -8,9 +8,14 @@
 
 Events go through a bounded queue on a worker thread, and repeated ones are folded
 into one Event with a growing `count` (the Event is replaced with the new count), as
-client-go's correlator does. When the
-queue is full, Scheduled events are dropped (client-go drops events under pressure
-too) - condition patches never are: they wait in a map keyed by pod, newest wins.
+client-go's correlator does. Their writes are rate-limited like kube-scheduler's
+event client (a clientset of its own, with the configuration's `clientConnection`
+qps 50, burst 100): a burst of scheduling records its first events at once and then
+50 a second, so Events never take more than a sliver of the API server's writes
+from the bindings. When the queue is full, Scheduled events are dropped (client-go
+drops events under pressure too; `dropped` counts them, `written` counts those sent)
+- condition patches never are, nor rate-limited: they wait in a map keyed by pod,
+newest wins.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections import OrderedDict, deque
 from datetime import UTC, datetime
 
 from supernetes.controlplane.client import ClientError, Conflict, NotFound
+from supernetes.controlplane.client.ratelimit import BucketRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +41,16 @@ def now_rfc3339() -> str:
 
 
 class Recorder:
-    def __init__(self, client, component: str = "default-scheduler"):
+    def __init__(self, client, component: str = "default-scheduler", qps: float = 50.0,
+                 burst: int = 100):
+        """`qps` <= 0: Events are written as fast as the API server takes them."""
         self.client = client
         self.component = component
         self.instance = f"{component}-{os.uname().nodename}-{os.getpid()}"
         self.dropped = 0
+        self.written = 0
+        self._limiter = BucketRateLimiter(qps, burst) if qps > 0 else None
+        self._stopping = threading.Event()     # cuts a wait for the rate limiter short
         self._events: deque = deque()
         self._conditions: OrderedDict[str, tuple] = OrderedDict()
         self._last_condition: dict[str, str] = {}
@@ -55,6 +66,7 @@ class Recorder:
         with self._wake:
             self._stopped = True
             self._wake.notify()
+        self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -100,11 +112,17 @@ class Recorder:
             try:
                 if condition is not None:
                     self._patch_condition(*condition[1])
-                elif event is not None:
+                elif event is not None and self._may_write():
                     self._write_event(*event)
+                    self.written += 1
             except Exception as exc:   # an API error must not stop the recorder
                 log.warning("scheduler: could not record %s: %s",
                             "condition" if condition else "event", exc)
+
+    def _may_write(self) -> bool:
+        """Wait for the rate limiter's token; False if the recorder stops meanwhile."""
+        delay = self._limiter.when(None) if self._limiter is not None else 0.0
+        return delay <= 0 or not self._stopping.wait(delay)
 
     def _patch_condition(self, info, message: str, reason: str) -> None:
         """Set PodScheduled=False on the pod's status: read, replace the condition, write

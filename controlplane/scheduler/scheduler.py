@@ -7,11 +7,12 @@
 
 The loop thread is the only one that touches the node table, the pod cache and the
 queue. Informer callbacks and binder outcomes are posted to its inbox; it drains
-the inbox, moves expired backoffs to active, pops the best pending pod, asks the
-pod's profile (by `schedulerName`) for a node, assumes the pod there and hands the
-binding to the binder. Unschedulable pods are explained (`recorder.py`) and parked
-until a cluster event - a node added or changed, a pod finished or deleted -
-may make room.
+the inbox, moves expired backoffs to active, pops the best pending pod (with the
+ones right behind it in the queue that are of its kind, `PodInfo.kind`, placed in
+one batch), asks the pod's profile (by `schedulerName`) for a node, assumes the pod
+there and hands the binding to the binder. Unschedulable pods are explained
+(`recorder.py`) and parked until a cluster event - a node added or changed, a pod
+finished or deleted - may make room.
 
 Pods with a `spec.nodeName` are accounted on their node whatever scheduler placed
 them; pods of other schedulers are otherwise left alone.
@@ -28,7 +29,7 @@ from collections import deque
 
 from supernetes.controlplane.client import Conflict, InformerFactory, NotFound
 
-from .algorithm import Algorithm, Placement
+from .algorithm import MAX_BATCH, Algorithm, Placement
 from .binder import Binder, BindJob
 from .cache import PodCache
 from .config import SchedulerConfig
@@ -67,7 +68,8 @@ class Scheduler:
                                      config.max_in_unschedulable)
         self.informers = informers or InformerFactory(client)
         self.binder = Binder(client, config.parallelism, self._post_bound)
-        self.recorder = Recorder(client, next(iter(self.algorithms)))
+        self.recorder = Recorder(client, next(iter(self.algorithms)), config.event_qps,
+                                 config.event_burst)
         self.stats = {"scheduled": 0, "unschedulable": 0, "bind_errors": 0, "bound": 0,
                       "decide_seconds": 0.0}
         self._inbox: deque = deque()
@@ -144,22 +146,35 @@ class Scheduler:
             self.queue.flush()
             entry = self.queue.pop()
             if entry is not None:
-                try:
-                    self._schedule(entry)
-                except Exception:
-                    log.exception("scheduler: scheduling %s failed", entry.info.key)
-                    self.queue.retry(entry)
+                entries = [entry]
+                while len(entries) < MAX_BATCH and (
+                        (after := self.queue.peek()) is not None
+                        and after.info.kind == entry.info.kind):
+                    entries.append(self.queue.pop())
+                self._schedule(entries)
                 continue
             with self._wake:
                 if not self._inbox and not self._stop.is_set():
                     self._wake.wait(self.queue.next_wakeup())
 
-    def _schedule(self, entry) -> None:
+    def _schedule(self, entries: list) -> None:
+        """Place pods of one kind in order; each is assumed before the next is placed."""
+        algorithm = self.algorithms[entries[0].info.scheduler_name]
+        results = algorithm.schedule_many([entry.info for entry in entries], self.nodes)
+        for done, entry in enumerate(entries):
+            try:
+                started = time.perf_counter()
+                result = next(results)
+                self.stats["decide_seconds"] += time.perf_counter() - started
+                self._decided(entry, algorithm, result)
+            except Exception:
+                log.exception("scheduler: scheduling %s failed", entry.info.key)
+                for failed in entries[done:]:
+                    self.queue.retry(failed)
+                return
+
+    def _decided(self, entry, algorithm: Algorithm, result) -> None:
         info = entry.info
-        algorithm = self.algorithms[info.scheduler_name]
-        started = time.perf_counter()
-        result = algorithm.schedule(info, self.nodes)
-        self.stats["decide_seconds"] += time.perf_counter() - started
         if isinstance(result, Placement):
             self.cache.assume(info, result.row)
             self.stats["scheduled"] += 1
@@ -211,6 +226,9 @@ class Scheduler:
             self.recorder.forget(key)
             if self.cache.remove(key):
                 self.queue.move_all()
+            return
+        if op == UPDATE and self.cache.confirm(key, pod):
+            self.queue.done(key)
             return
         try:
             info = PodInfo.from_pod(pod)

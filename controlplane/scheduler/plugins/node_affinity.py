@@ -90,7 +90,7 @@ class NodeAffinity(FilterPlugin, ScorePlugin):
     def score(self, pod, nodes, rows):
         if not pod.preferred_terms:
             return None
-        total = np.zeros(len(rows))
+        total = np.zeros(rows.shape)
         for preferred in pod.preferred_terms:
             weight = int(preferred.get("weight") or 0)
             if weight:

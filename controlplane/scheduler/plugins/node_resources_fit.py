@@ -111,8 +111,8 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
         return np.floor(np.interp(ratio, self.shape_x, self.shape_y))
 
     def score(self, pod, nodes, rows):
-        total = np.zeros(len(rows))
-        weights = np.zeros(len(rows))
+        total = np.zeros(rows.shape)
+        weights = np.zeros(rows.shape)
         # One errstate for the whole score: entering one costs as much as an array op.
         with np.errstate(divide="ignore", invalid="ignore"):
             for resource, weight in self.resources:

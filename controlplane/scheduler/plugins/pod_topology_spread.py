@@ -31,6 +31,7 @@ ZONE_SKEW = 5
 @register
 class PodTopologySpread(ScorePlugin):
     name = "PodTopologySpread"
+    row_local = False      # a node's zone term counts the pods of the whole zone
 
     def __init__(self, args=None):
         super().__init__(args)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -135,6 +136,20 @@ def test_replicas_spread_across_nodes_by_default(cluster):
     assert sorted(Counter(placed.values()).values()) == [2, 2, 2, 2]
 
 
+def test_a_burst_of_replicas_in_a_sampled_cluster_is_placed_in_batches_and_spread(cluster):
+    # 200 nodes, 10% scored: windows of 100 rows, so replicas queued together are
+    # placed two windows at a time (algorithm.schedule_many). Created before the
+    # scheduler starts, they all wait in the queue at once.
+    cluster.add_nodes(*(hollow_node(f"w{i:03}") for i in range(200)))
+    owner = {"name": "web-5d8f", "uid": str(uuid.uuid4())}
+    names = [f"web-{i}" for i in range(40)]
+    for name in names:
+        cluster.create_pod(name, cpu="100m", memory="64Mi", owner=owner)
+    cluster.start({"percentageOfNodesToScore": 10})
+    placed = cluster.wait_bound(*names)
+    assert max(Counter(placed.values()).values()) == 1      # one replica per node
+
+
 def test_pods_are_bin_packed_when_configured(cluster):
     cluster.add_nodes(*(hollow_node(f"w{i}", cpu="2") for i in range(4)))
     cluster.start({"profiles": [{
@@ -225,3 +240,28 @@ def test_supernetes_scheduler_runs_as_its_own_process(cluster, server, tmp_path)
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(20)
     assert process.returncode in (0, -signal.SIGTERM), log.read_text()
+
+
+def test_events_are_written_at_the_configured_rate_after_a_burst(cluster):
+    # kube-scheduler's Events client is rate-limited (clientConnection qps/burst):
+    # a burst of bindings gets its first events at once, the rest at `qps`.
+    from supernetes.controlplane.scheduler.podinfo import PodInfo
+    from supernetes.controlplane.scheduler.recorder import Recorder
+
+    recorder = Recorder(cluster.client, qps=4, burst=3)
+    recorder.start()
+    try:
+        started = time.monotonic()
+        for i in range(12):
+            pod = {"metadata": {"name": f"p{i}", "namespace": cluster.ns, "uid": f"uid-{i}"}}
+            recorder.scheduled(PodInfo.identity(pod), "node-a")
+        wait_for(lambda: recorder.written >= 5, 10, what="five events written")
+        elapsed = time.monotonic() - started
+        assert recorder.written <= 3 + 4 * elapsed + 1
+        assert elapsed >= 0.4          # the 4th and 5th waited for tokens
+    finally:
+        recorder.stop()
+    assert recorder.dropped == 0
+    written = [e for e in cluster.client.list("v1", "Event", cluster.ns)["items"]
+               if e["reason"] == "Scheduled"]
+    assert len(written) == recorder.written

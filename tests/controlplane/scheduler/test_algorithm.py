@@ -125,3 +125,62 @@ def test_sampling_scores_a_window_that_rotates_round_robin():
     assert first.scored == second.scored == 100
     assert first.feasible == 200
     assert t.index[first.node] < 100 <= t.index[second.node]
+
+
+def _varied_cluster():
+    """1000 nodes in 3 zones: some small (they fill up mid-batch), some of the first
+    rows with a PreferNoSchedule taint or the label the pods prefer."""
+    nodes = []
+    for i in range(1000):
+        labels = {"topology.kubernetes.io/zone": f"zone-{i % 3}"}
+        # only in the first few hundred rows: windows differ in what they normalise by
+        if i % 7 == 0 and i < 300:
+            labels["disk"] = "ssd"
+        taints = [{"key": "spot", "effect": "PreferNoSchedule"}] if i % 11 == 0 and i < 400 \
+            else []
+        nodes.append(make_node(f"n{i:04}", cpu="2" if i % 5 == 0 else "8",
+                               pods="2" if i % 13 == 0 else "110", labels=labels, taints=taints))
+    return table(*nodes)
+
+
+PREFER_SSD = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+    {"weight": 10, "preference": {"matchExpressions": [
+        {"key": "disk", "operator": "In", "values": ["ssd"]}]}},
+    {"weight": 3, "preference": {"matchExpressions": [
+        {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["zone-0"]}]}}]}}
+
+
+@pytest.mark.parametrize("owners", [1, 3])
+def test_a_batch_of_one_kind_lands_exactly_where_one_by_one_would(owners):
+    pods = [info(make_pod(f"p{i:04}", cpu="700m", memory="256Mi", owner=f"rs-{i % owners}",
+                          affinity=PREFER_SSD)) for i in range(600)]
+    assert len({pod.kind for pod in pods}) == 1
+    doc = {"percentageOfNodesToScore": 10}           # windows of 100 rows: 10 per batch
+
+    one_by_one_table, batched_table = _varied_cluster(), _varied_cluster()
+    one_by_one = schedule_all(Algorithm(profile(doc), seed=7), one_by_one_table,
+                              [pod.raw for pod in pods], PodCache(one_by_one_table))
+
+    algorithm, cache, batched = Algorithm(profile(doc), seed=7), PodCache(batched_table), []
+    for start in range(0, len(pods), 16):
+        group = pods[start:start + 16]
+        for pod, result in zip(group, algorithm.schedule_many(group, batched_table), strict=True):
+            assert isinstance(result, Placement), result
+            cache.assume(pod, result.row)
+            batched.append(result.node)
+    assert batched == one_by_one
+    # small nodes did fill up, so feasibility changed under the batches
+    pods_row = batched_table.resources["pods"]
+    assert any(batched_table.requested[pods_row, batched_table.index[f"n{i:04}"]] == 2
+               for i in range(0, 1000, 13))
+
+
+def test_pods_of_another_kind_break_a_batch():
+    base = info(make_pod("a", cpu="100m", owner="web"))
+    assert info(make_pod("b", cpu="100m", owner="other")).kind == base.kind
+    for other in (make_pod("c", cpu="200m", owner="web"),
+                  make_pod("d", cpu="100m", owner="web", node_selector={"disk": "ssd"}),
+                  make_pod("e", cpu="100m", owner="web", host_port=8080),
+                  make_pod("f", cpu="100m", owner="web", affinity=PREFER_SSD),
+                  make_pod("g", cpu="100m", owner="web", scheduler_name="other")):
+        assert info(other).kind != base.kind

@@ -28,6 +28,33 @@ def test_the_informer_confirms_an_assumption_without_counting_twice():
     assert not cache.forget("default/p")     # confirmed: a late failure report changes nothing
 
 
+def test_our_own_binding_coming_back_confirms_the_assumption_as_it_is():
+    t = table(make_node("a"), make_node("b"))
+    cache = PodCache(t)
+    cache.assume(info(make_pod("p", cpu="1")), t.index["a"])
+    assert cache.confirm("default/p", make_pod("p", cpu="1", node_name="a"))
+    assert not cache.is_assumed("default/p") and cpu_used(t, "a") == 1000
+    assert not cache.forget("default/p")
+    assert not cache.confirm("default/p", make_pod("p", cpu="1", node_name="a"))
+
+
+def test_a_bound_pod_that_is_not_the_one_assumed_is_left_to_set_bound():
+    t = table(make_node("a"), make_node("b"))
+    cache = PodCache(t)
+    cache.assume(info(make_pod("p", cpu="1")), t.index["a"])
+    elsewhere = make_pod("p", cpu="1", node_name="b")
+    bigger = make_pod("p", cpu="2", node_name="a")
+    replaced = make_pod("p", cpu="1", node_name="a")
+    replaced["metadata"]["uid"] = "another"
+    finished = make_pod("p", cpu="1", node_name="a", phase="Succeeded")
+    deleting = make_pod("p", cpu="1", node_name="a")
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    for pod in (elsewhere, bigger, replaced, finished, deleting, make_pod("p", cpu="1")):
+        assert not cache.confirm("default/p", pod)
+        assert cache.is_assumed("default/p")
+    assert not cache.confirm("default/q", make_pod("q", cpu="1", node_name="a"))
+
+
 def test_a_pod_bound_elsewhere_moves():
     t = table(make_node("a"), make_node("b"))
     cache = PodCache(t)

@@ -20,6 +20,13 @@ def test_defaults_are_kubernetes_defaults():
     assert profile().preemption
 
 
+def test_events_are_rate_limited_as_kube_schedulers_event_client():
+    assert (SchedulerConfig().event_qps, SchedulerConfig().event_burst) == (50.0, 100)
+    config = SchedulerConfig.from_document({"clientConnection": {"qps": 5, "burst": 10}})
+    assert (config.event_qps, config.event_burst) == (5.0, 10)
+    assert SchedulerConfig.from_document({"clientConnection": {"qps": -1}}).event_qps == -1
+
+
 def test_a_file_selects_plugins_weights_and_strategy(tmp_path):
     path = tmp_path / "scheduler.yaml"
     path.write_text("""
@@ -73,6 +80,9 @@ profiles:
     ({"profiles": [{}, {}]}, "duplicate 'default-scheduler'"),
     ({"percentageOfNodesToScore": -1}, "percentageOfNodesToScore"),
     ({"kind": "Pod"}, "expected KubeSchedulerConfiguration"),
+    ({"clientConnection": {"qps": "fast"}}, "clientConnection.qps"),
+    ({"clientConnection": {"burst": 0}}, "clientConnection.burst"),
+    ({"clientConnection": "x"}, "clientConnection: must be a mapping"),
 ])
 def test_bad_configuration_is_one_clear_error(doc, message):
     with pytest.raises(ConfigError, match=None) as caught:

@@ -30,6 +30,17 @@ def test_higher_priority_first_then_first_come():
     assert q.pop() is None
 
 
+def test_peek_shows_what_pop_returns_next_and_skips_deleted_pods():
+    q = make_queue(Clock())
+    for name, priority in (("a", 0), ("b", 10), ("c", 0)):
+        q.add(info(make_pod(name, priority=priority)))
+    q.delete("default/b")
+    assert q.peek().info.name == "a" and q.peek().info.name == "a"
+    assert q.pop().info.name == "a"
+    assert q.peek().info.name == "c" and q.pop().info.name == "c"
+    assert q.peek() is None and q.pop() is None
+
+
 def test_unschedulable_pods_wait_for_a_cluster_event_then_back_off():
     clock = Clock()
     q = make_queue(clock)
