@@ -13,11 +13,12 @@ Two measurements, each taken on two paths in the same run:
 The paths:
 
 - across nodes: a real `supernetes lab` with two nodes (host-gw, then VXLAN),
-  one pod pinned to each node by nodeName; the stream goes pod eth0 -> node
-  bridge -> node uplink -> the lab's switch -> the other node -> its pod;
+  one pod pinned to each node by nodeName; the stream goes pod eth0 -> the
+  node end of its veth (routed, no bridge) -> node uplink (a macvlan on the
+  lab switch's backplane) -> the other node's uplink -> its pod's veth -> pod;
 - the peer, the physical limit here: two bare network namespaces joined by one
-  veth pair with the MTU of the lab nodes' uplinks (the lab's wires are veths
-  too), the kernel's defaults otherwise.
+  veth pair with the MTU of the lab nodes' uplinks (one hop, as the lab's
+  wire between two machines is), the kernel's defaults otherwise.
 
 The traffic generator is one small Python program (PROGRAM below), run from the
 host inside the target network namespace with `nsenter --net=...` on both

@@ -232,7 +232,7 @@ def _add_up(subparsers) -> None:
                    "and controllers, a superlet and the cluster DNS)",
         description="Start the API server (with the scheduler and controllers inside) and "
                     "a Superlet on this machine, with a busybox image built offline, then "
-                    "the cluster DNS on the pod bridge's gateway address, where pods reach "
+                    "the cluster DNS on the node's pod gateway address, where pods reach "
                     "it through the kube-dns ClusterIP. "
                     "The admin kubeconfig is DATA_DIR/admin.kubeconfig (and "
                     "/etc/supernetes/admin.kubeconfig for the default data dir).")

@@ -1,16 +1,17 @@
-"""Pod networking on one node: a bridge, a veth pair per pod, host-local IPAM.
+"""Pod networking on one node: a routed veth pair per pod, host-local IPAM.
 
 The picture on a node whose pod CIDR is 10.244.1.0/24:
 
     node network namespace                          pod network namespace
     ----------------------                          ---------------------
-    super0 (bridge) 10.244.1.1/24  <--- vethXXXX === eth0 10.244.1.7/32
+    super0 10.244.1.1/24 (the gateway, no ports)
+    10.244.1.7/32 dev vethXXXX src 10.244.1.1  vethXXXX === eth0 10.244.1.7/32
     unreachable 10.244.0.0/16                        default via 10.244.1.1 onlink
     unreachable 10.96.0.0/12                         lo up
     nft table ip supernetes: masquerade pod CIDR -> outside, forward accept
 
-    node.py     the node's half: bridge, gateway address, forwarding, routes, rules
-    pod.py      one pod's half: the veth pair, its address and default route
+    node.py     the node's half: gateway address, forwarding, routes, rules
+    pod.py      one pod's half: the veth pair, its host route, address and default route
     ipam.py     host-local address allocation, persisted on disk, crash-safe
     nft.py      the batched rule writer: whole owned nftables tables, one transaction
     nfttable.py a table as data, and the diff that changes one version into the next

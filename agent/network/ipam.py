@@ -15,7 +15,7 @@ address files stay the truth (an owner file that disagrees with them is ignored)
 After a crash the agent calls `reconcile(live_owners)`, which frees every address
 whose owner is gone.
 
-The network address, the gateway (the first host address, owned by the bridge)
+The network address, the gateway (the first host address, owned by the node's gateway device)
 and the broadcast address are never handed out.
 """
 

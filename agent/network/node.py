@@ -3,26 +3,32 @@
 `NodeNetwork.ensure()` is idempotent and cheap when nothing changed, so the agent
 calls it at start and whenever it resyncs. It makes the node look like this:
 
-  * bridge `super0`, up, holding the gateway address (the first address of the
-    node's pod CIDR, e.g. 10.244.1.1/24): the connected route it brings is how the
-    node reaches its own pods;
+  * the gateway device `super0`, up, holding the gateway address (the first
+    address of the node's pod CIDR, e.g. 10.244.1.1/24). No pod is plugged into
+    it: each pod's veth is a routed interface of its own with a /32 route
+    (pod.py), and those routes are how the node reaches its pods. The device
+    is only where the address lives, the one every pod uses as its gateway,
+    the cluster DNS listens on, and the node's own connections to Services
+    leave from (proxy/kernel.py). It is a bridge with no ports because that
+    is a device every kernel has that can hold an address while no cable is
+    in it (the kernel here has no `dummy`); its /24 route, "linkdown" without
+    ports, still sends a packet for an unused pod address there, where its
+    ARP goes unanswered and the sender gets "host unreachable";
   * `net.ipv4.ip_forward = 1`, so pods reach other nodes and the outside;
   * no bridge netfilter (`net.bridge.bridge-nf-call-iptables = 0` here, when
-    br_netfilter is loaded at all): the bridge switches nothing between pods.
-    A pod holds a /32 and routes everything via the gateway (pod.py), so pod
-    to pod on this node is routed too, and pod B's reply to a pod A that
-    called it through a Service's virtual IP comes back through conntrack,
-    which undoes the DNAT. (With the pods' /24 the reply was switched straight
-    from B's port to A's, and only br_netfilter, which sends every bridged
-    frame through the IP hooks, made it meet conntrack; that cost a second
-    pass through the hooks and a route lookup per packet, on every packet a
-    pod sends or receives.) The setting is per network namespace and is
-    written here because something else on the machine may load the module;
-  * no ICMP redirects from the bridge: a pod's packet for a Service address
-    leaves through the bridge it came in on, so the kernel would tell the pod
-    to send straight to the endpoint (breaking the DNAT) - and that redirect
-    would use up the pod's ICMP allowance, so the "port unreachable" of a
-    Service without endpoints never arrived and the client hung;
+    br_netfilter is loaded at all): nothing is bridged between pods. A pod
+    holds a /32 and routes everything via the gateway (pod.py), so pod to
+    pod on this node is routed too, and pod B's reply to a pod A that called
+    it through a Service's virtual IP comes back through conntrack, which
+    undoes the DNAT. The setting is per network namespace and is written
+    here because something else on the machine may load the module (a node
+    upgraded from the days when pods were bridge ports may still have some);
+  * no ICMP redirects (`all`, and `default` for every pod veth made later): a
+    pod reaching itself through its Service is routed back out of the
+    interface it came in on, and a redirect there would tell the pod to send
+    straight to the endpoint (breaking the DNAT) - and would use up the pod's
+    ICMP allowance, so the "port unreachable" of a Service without endpoints
+    never arrived and the client hung;
   * `lo` up (a fresh namespace has it down), for what the node sends itself;
   * `unreachable` routes for the whole cluster pod CIDR (10.244.0.0/16) and the
     service CIDR (10.96.0.0/12). They sit below the specific routes (this node's
@@ -87,8 +93,9 @@ class NodeNetwork:
         if os.path.exists("/proc/sys/net/bridge"):   # br_netfilter is loaded (not by us)
             for family in ("iptables", "ip6tables", "arptables"):
                 netns.write_sysctl(c.netns, f"net.bridge.bridge-nf-call-{family}", "0")
-        # A redirect is sent when either setting is on: both off.
-        for scope in ("all", c.bridge):
+        # A redirect is sent when either the interface's or `all`'s setting is on:
+        # all off, and `default` off for the pod veths still to come.
+        for scope in ("all", "default", c.bridge):
             netns.write_sysctl(c.netns, f"net.ipv4.conf.{scope}.send_redirects", "0")
         nft.sync({TABLE: self.rules()}, netns=c.netns, owner=TABLE[1])
 

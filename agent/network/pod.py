@@ -1,38 +1,51 @@
-"""One pod's half of the network: a veth pair from the bridge into the pod.
+"""One pod's half of the network: a routed veth pair from the node into the pod.
 
 `attach(uid, netns_path)` gives the pod's network namespace (made by the sandbox,
 held by a bind mount) its interfaces, in this order:
 
   1. an address from host-local IPAM (the same one again if the pod had one);
-  2. a veth pair: `veth<hash of the UID>` stays on the node and joins the bridge
-     (in hairpin mode, for a pod that reaches itself through a Service), its
-     peer is created directly inside the pod's namespace as `eth0`;
+  2. a veth pair: `veth<hash of the UID>` stays on the node as a plain routed
+     interface (no bridge, no address), and a host route sends the pod's
+     address into it (`10.244.1.7/32 dev vethXXXX scope link src 10.244.1.1`);
+     its peer is created directly inside the pod's namespace as `eth0`;
   3. inside the pod: `lo` up, `eth0` gets the address as a /32 and comes up,
-     and a default route points at the bridge's gateway address (`onlink`:
+     and a default route points at the node's gateway address (`onlink`:
      with a /32 nothing else is on-link).
 
-Why a /32 and not the node's /24: the pod then has no neighbour but the
-gateway, so everything it sends, to a pod on the same node too, goes to the
-node's IP stack and is routed, never switched from port to port by the bridge.
-Every packet meets the node's routing and netfilter exactly once, as IP (a
-Service's DNAT and its undoing, policies, masquerade), and the node needs no
-br_netfilter, which otherwise sends every bridged frame through the IP hooks
-a second time (see node.py). Calico's pods look the same (a /32, a default
-route to a gateway that answers ARP); here the bridge answers, as it holds
-the gateway address.
+This is Calico's model. The pod has no neighbour but its gateway, so
+everything it sends, to a pod on the same node too, goes to the node's IP
+stack and is routed: every packet meets the node's routing and netfilter
+exactly once, as IP (a Service's DNAT and its undoing, policies,
+masquerade), and nothing is switched. The gateway address lives on the
+node's gateway device (node.py), not on the veth, so the pod never asks for
+its MAC: every node end has the same fixed MAC, ee:ee:ee:ee:ee:ee (Calico's;
+each veth is a link of its own, so they never meet), and the pod gets a
+permanent neighbour entry for its gateway with it. (Linux would answer that
+ARP from the node end too, for an address the node owns on another device -
+but not where the host sets arp_ignore 1 or 2, as IPVS setups do, and the
+setting is global.) A pod reaching itself through
+its Service (hairpin) is routed back out of the interface it came in on,
+which routing allows without any port flag. When a bridge held the pod
+veths, each packet also crossed the bridge on its way in and out of the
+node: a frame handler, a forwarding-database lookup and a second device
+transmit per hop, on the sending core (bench/crossnode.py).
+
+The `src` of the host route keeps the node talking to its pods from the
+gateway address (probes, the node calling a pod), as it did when the
+gateway's /24 was the route to them.
 
 It is reentrant: a pod that is already wired is left alone, a half-wired one (the
-agent died mid-way) is rewired. A pod that had no address yet cannot be wired at
-all, so its checks are skipped: that is the common case, on the start-up path of
-every pod. One netlink socket to the node's namespace is kept open (opening one
-costs pyroute2 more than the requests sent over it) and shared under a lock;
-`close()` lets it go. Each netlink request costs pyroute2 a few milliseconds of
-CPU, and a burst of pods waits on the agent's one core, so the start-up path
-sends as few as it can: the node end is created already up and enslaved to
-the bridge (whose index is kept), `lo` is known by its fixed index, and eight
-requests wire a pod. `detach(uid)` deletes the node end of the veth (the
-kernel deletes its peer with it) and frees the address; deleting the pod's
-namespace afterwards is the sandbox's job.
+agent died mid-way, or an older agent put its veth on the bridge) is rewired. A
+pod that had no address yet cannot be wired at all, so its checks are skipped:
+that is the common case, on the start-up path of every pod. One netlink socket
+to the node's namespace is kept open (opening one costs pyroute2 more than the
+requests sent over it) and shared under a lock; `close()` lets it go. Each
+netlink request costs pyroute2 a few milliseconds of CPU, and a burst of pods
+waits on the agent's one core, so the start-up path sends as few as it can: the
+node end is created already up, `lo` is known by its fixed index, and nine
+requests wire a pod. `detach(uid)` deletes the node end of the veth (the kernel
+deletes its peer and the host route with it) and frees the address; deleting
+the pod's namespace afterwards is the sandbox's job.
 """
 
 from __future__ import annotations
@@ -51,6 +64,9 @@ from .node import NodeNetwork
 POD_IFNAME = "eth0"
 POD_PREFIXLEN = 32  # the pod's only neighbour is its gateway: see the module docstring
 RTNH_F_ONLINK = 4   # <linux/rtnetlink.h>
+RT_SCOPE_LINK = 253  # <linux/rtnetlink.h>: the pod is directly behind the node end
+NUD_PERMANENT = 0x80  # <linux/neighbour.h>
+NODE_END_MAC = "ee:ee:ee:ee:ee:ee"  # every pod veth's node end: see the module docstring
 LOOPBACK_INDEX = 1  # the kernel gives `lo` index 1 in every namespace (LOOPBACK_IFINDEX)
 
 
@@ -77,7 +93,6 @@ class PodNetworker:
         self.ipam = ipam
         self._lock = threading.Lock()
         self._node_socket = None
-        self._bridge: int | None = None  # the bridge's index, looked up once
 
     @contextmanager
     def _node(self):
@@ -127,7 +142,12 @@ class PodNetworker:
 
     def _wired(self, wanted: PodNetwork, netns_path: str) -> bool:
         with self._node() as ipr:
-            if not ipr.link_lookup(ifname=wanted.host_veth):
+            host = ipr.link_lookup(ifname=wanted.host_veth)
+            if not host:
+                return False
+            # The pod's address must be routed into its veth (not to a bridge).
+            routes = ipr.route("get", dst=wanted.ip)
+            if not routes or routes[0].get_attr("RTA_OIF") != host[0]:
                 return False
         with netns.route_socket(netns_path) as ipr:
             index = ipr.link_lookup(ifname=POD_IFNAME)
@@ -146,20 +166,12 @@ class PodNetworker:
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             with self._node() as ipr:
-                if self._bridge is None:
-                    (self._bridge,) = ipr.link_lookup(ifname=config.bridge)
-                try:
-                    ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
-                             master=self._bridge, state="up",
-                             peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
-                except Exception:
-                    self._bridge = None  # the bridge may have been made anew: look again
-                    raise
+                ipr.link("add", ifname=wanted.host_veth, kind="veth", mtu=config.mtu,
+                         address=NODE_END_MAC, state="up",
+                         peer={"ifname": POD_IFNAME, "net_ns_fd": fd, "mtu": config.mtu})
                 (host,) = ipr.link_lookup(ifname=wanted.host_veth)
-                # Hairpin: a pod calling its own Service is DNATed back to itself,
-                # and the bridge must send that frame out of the port it came in on
-                # (kubelet's hairpin-veth mode).
-                ipr.brport("set", index=host, mode=1)
+                ipr.route("replace", dst=wanted.ip, dst_len=32, oif=host, scope=RT_SCOPE_LINK,
+                          prefsrc=wanted.gateway)
         finally:
             os.close(fd)
 
@@ -169,6 +181,9 @@ class PodNetworker:
             (eth0,) = ipr.link_lookup(ifname=POD_IFNAME)
             ipr.addr("add", index=eth0, address=wanted.ip, prefixlen=wanted.prefixlen)
             ipr.link("set", index=eth0, state="up")
+            # After `up`: taking a link down flushes its neighbour entries.
+            ipr.neigh("add", dst=wanted.gateway, lladdr=NODE_END_MAC, ifindex=eth0,
+                      state=NUD_PERMANENT)
             ipr.route("add", dst="default", gateway=wanted.gateway, oif=eth0,
                       flags=RTNH_F_ONLINK)
 

@@ -7,9 +7,9 @@ as a *machine* made of namespaces, with no container engine at all:
       127.0.0.1:PORT  -- relayed by the control plane machine's port proxy --.
                                                                              |
       +-- lab-switch (netns) ----------------------------------------------+ |
-      |   bridge br0: the lab's L2 segment, 172.31.255.0/24, no uplink     | |
+      |   backplane: the lab's L2 segment, 172.31.255.0/24, no uplink      | |
       +-----+----------------------+----------------------+----------------+ |
-            | veth                 | veth                 | veth             |
+            | macvlan              | macvlan              | macvlan          |
       +-----+------------+  +------+-----------+  +-------+----------+       |
       | lab-cp           |  | lab-node1        |  | lab-node2        |  ...  |
       | eth0 .2          |  | eth0 .11         |  | eth0 .12         |       |

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
         "lab", help="a multi-node cluster on this machine, in network namespaces",
         description="A whole cluster on one machine, kind-style with plain namespaces: a "
                     "control plane machine and N nodes, each a network namespace (plus PID, "
-                    "mount and UTS namespaces) on a lab bridge of its own. Nodes join as "
+                    "mount and UTS namespaces) on a lab switch of its own. Nodes join as "
                     "remote machines do: `superlet run --server URL --token-file F`.")
     verbs = lab.add_subparsers(dest="verb", metavar="VERB", required=True)
 
@@ -59,7 +59,7 @@ def register(subparsers) -> None:
                     help="where the machines' network namespaces are pinned (default: "
                          f"{DEFAULT_NETNS_DIR}, so `ip netns exec lab-node1 ...` works)")
     up.add_argument("--outside-access", action="store_true", default=None,
-                    help="give the lab a way out: a link from the host into the lab's bridge "
+                    help="give the lab a way out: a link from the host onto the lab's switch "
                          "and masquerade of the lab subnet (off: no traffic can leave)")
     up.add_argument("--api-port", type=int, default=0,
                     help="the host port (127.0.0.1) the API server is published on "

@@ -119,7 +119,7 @@ def _busybox_layout(state: LabState) -> Path:
 def _plug(state: LabState, machine: Machine) -> None:
     config = state.config
     netplumb.pin(machine.netns)
-    netplumb.plug(config.netns_path(SWITCH), machine.netns, machine.name,
+    netplumb.plug(config.netns_path(SWITCH), machine.netns,
                   config.address(machine.name), config.prefixlen,
                   gateway=config.gateway if state.uplink else None)
 

@@ -7,17 +7,27 @@ bind mount of the namespace (an nsfs file) onto an empty file, which is what
 `unpin()` (unmount, unlink) lets the kernel destroy it with every interface,
 route and rule inside.
 
-The switch is a namespace holding one bridge, `br0`, and nothing else: no
-address, no route to anywhere. `plug()` connects a machine to it with a veth
-pair whose switch end joins the bridge and whose other end is created directly
-inside the machine as `eth0`, with the machine's address. Its MAC address is
-derived from that address (0a:5e + the four bytes), so a machine that reboots
-comes back with the same MAC and its peers' ARP caches stay right.
+The switch is a namespace holding the lab's L2 segment and nothing else: no
+address, no route to anywhere. The segment is a `backplane`, one end of a veth
+pair whose other end stays beside it, unused: every machine's `eth0` is a
+macvlan on the backplane in bridge mode, created directly inside the machine
+by `plug()`, with the machine's address. Macvlans in bridge mode on one lower
+device hand each other frames directly (the sender's transmit is the
+receiver's receive, one hop, like a cable through a switch that costs the
+hosts nothing); only frames for no macvlan and broadcasts also go out of the
+backplane, into its unused peer. When the switch was a bridge with a veth
+per machine, a frame between two machines crossed two veths and the bridge,
+all of it run on the sending machine's core: that made the lab's wire three
+hops where a real cluster's (and bench/crossnode.py's bare peer's) is one.
+A machine's MAC address is derived from its address (0a:5e + the four
+bytes), so a machine that reboots comes back with the same MAC and its
+peers' ARP caches stay right.
 
 The uplink (`--outside-access` only) is the lab's single door to the outside:
-a veth from the host into the switch, the gateway address (.1) on the host's
-end, forwarding on, and an nftables table on the host that masquerades the
-lab subnet. Without it the lab has no route out at all.
+one more macvlan on the backplane, created in the host's namespace as
+`lab-<name>`, holding the gateway address (.1); forwarding on, and an nftables
+table on the host that masquerades the lab subnet. Without it the lab has no
+route out at all.
 """
 
 from __future__ import annotations
@@ -33,7 +43,8 @@ from supernetes.runtime import linux
 
 from . import LabError
 
-BRIDGE = "br0"
+BACKPLANE = "backplane"
+BACKPLANE_PEER = "backplane-end"
 
 
 # --- namespaces pinned to files ----------------------------------------------------------
@@ -82,14 +93,20 @@ def host_forwarding() -> str:
 def make_switch(path: str) -> None:
     pin(path)
     with netns.route_socket(path) as ipr:
-        if not ipr.link_lookup(ifname=BRIDGE):
-            ipr.link("add", ifname=BRIDGE, kind="bridge")
-        ipr.link("set", index=ipr.link_lookup(ifname=BRIDGE)[0], state="up")
-    # A switch only switches: if br_netfilter is loaded, frames crossing this bridge
-    # would otherwise go through (empty) netfilter hooks and conntrack here as well.
-    if os.path.exists("/proc/sys/net/bridge"):
-        for family in ("iptables", "ip6tables", "arptables"):
-            sysctl(path, f"net.bridge.bridge-nf-call-{family}", "0")
+        if not ipr.link_lookup(ifname=BACKPLANE):
+            ipr.link("add", ifname=BACKPLANE, kind="veth", peer={"ifname": BACKPLANE_PEER})
+        # Both ends up: a veth has carrier only when its peer is up, and macvlans
+        # follow their lower device's carrier.
+        for name in (BACKPLANE_PEER, BACKPLANE):
+            ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
+
+
+def _plug_macvlan(switch: str, target_fd: int, ifname: str, mac: str) -> None:
+    """A macvlan on the backplane, made directly in the namespace `target_fd` as `ifname`."""
+    with netns.route_socket(switch) as ipr:
+        (backplane,) = ipr.link_lookup(ifname=BACKPLANE)
+        ipr.link("add", ifname=ifname, kind="macvlan", link=backplane, macvlan_mode="bridge",
+                 address=mac, net_ns_fd=target_fd)
 
 
 def mac_for(address: str) -> str:
@@ -97,17 +114,15 @@ def mac_for(address: str) -> str:
     return ":".join(f"{b:02x}" for b in (0x0A, 0x5E, *octets))
 
 
-def plug(switch: str, machine: str, port: str, address: str, prefixlen: int,
+def plug(switch: str, machine: str, address: str, prefixlen: int,
          gateway: str | None = None) -> None:
-    """Connect the machine's namespace to the switch: `port` there, `eth0` in the machine."""
-    unplug(switch, port)   # a stale port (the machine's old namespace is gone) goes first
+    """Connect the machine's namespace to the switch: `eth0` there, on the backplane."""
+    with netns.route_socket(machine) as ipr:
+        for index in ipr.link_lookup(ifname="eth0"):   # a stale plug goes first
+            ipr.link("del", index=index)
     fd = os.open(machine, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        with netns.route_socket(switch) as ipr:
-            ipr.link("add", ifname=port, kind="veth",
-                     peer={"ifname": "eth0", "net_ns_fd": fd, "address": mac_for(address)})
-            (index,) = ipr.link_lookup(ifname=port)
-            ipr.link("set", index=index, master=ipr.link_lookup(ifname=BRIDGE)[0], state="up")
+        _plug_macvlan(switch, fd, "eth0", mac_for(address))
     finally:
         os.close(fd)
     with netns.route_socket(machine) as ipr:
@@ -116,14 +131,6 @@ def plug(switch: str, machine: str, port: str, address: str, prefixlen: int,
         ipr.link("set", index=eth0, state="up")
         if gateway:
             ipr.route("replace", dst="default", gateway=gateway)
-
-
-def unplug(switch: str, port: str) -> None:
-    if not is_pinned(switch):
-        return
-    with netns.route_socket(switch) as ipr:
-        for index in ipr.link_lookup(ifname=port):
-            ipr.link("del", index=index)
 
 
 # --- the uplink to the host (--outside-access) ----------------------------------------------
@@ -152,22 +159,20 @@ def check_subnet_free(subnet: str) -> None:
 def make_uplink(lab: str, switch: str, gateway: str, subnet: str) -> None:
     name = uplink_name(lab)
     network = ipaddress.IPv4Network(subnet)
-    fd = os.open(switch, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        with netns.route_socket(None) as ipr:
-            if not ipr.link_lookup(ifname=name):
-                ipr.link("add", ifname=name, kind="veth",
-                         peer={"ifname": "uplink", "net_ns_fd": fd})
-            (index,) = ipr.link_lookup(ifname=name)
-            present = {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=index)}
-            if gateway not in present:
-                ipr.addr("add", index=index, address=gateway, prefixlen=network.prefixlen)
-            ipr.link("set", index=index, state="up")
-    finally:
-        os.close(fd)
-    with netns.route_socket(switch) as ipr:
-        (index,) = ipr.link_lookup(ifname="uplink")
-        ipr.link("set", index=index, master=ipr.link_lookup(ifname=BRIDGE)[0], state="up")
+    with netns.route_socket(None) as ipr:
+        found = ipr.link_lookup(ifname=name)
+    if not found:
+        fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _plug_macvlan(switch, fd, name, mac_for(gateway))
+        finally:
+            os.close(fd)
+    with netns.route_socket(None) as ipr:
+        (index,) = ipr.link_lookup(ifname=name)
+        present = {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=index)}
+        if gateway not in present:
+            ipr.addr("add", index=index, address=gateway, prefixlen=network.prefixlen)
+        ipr.link("set", index=index, state="up")
     sysctl(None, "net.ipv4.ip_forward", "1")
     table = uplink_table(lab)
     # One transaction, replacing the table whole. (Not nft.sync(): its owner is a

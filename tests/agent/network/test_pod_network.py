@@ -1,4 +1,4 @@
-"""Pod networking on one node, for real: bridge, veth pairs, routes, masquerade.
+"""Pod networking on one node, for real: gateway, routed veth pairs, routes, masquerade.
 
 Every test runs in a node namespace of its own (the `node_netns` fixture), so the
 machine's own network is never touched; addresses outside the cluster come from
@@ -76,6 +76,50 @@ def test_pods_on_one_node_are_routed_by_the_node_not_switched_by_the_bridge(node
         shown = subprocess.run(["nsenter", f"--net={node.config.netns}", "cat", flag],
                                capture_output=True, text=True, check=True).stdout
         assert shown.strip() == "0"
+
+
+def test_a_pods_veth_is_a_routed_interface_with_a_host_route_not_a_bridge_port(node, pods):
+    a, net_a = pods("web-a")
+    netns = node.config.netns
+    assert "master" not in ip(netns, "-o", "link", "show", net_a.host_veth)
+    assert "master super0" not in ip(netns, "-o", "link")
+    route = ip(netns, "route", "get", net_a.ip)
+    assert f"dev {net_a.host_veth} src 10.244.7.1" in route, route
+    # the pod knows its gateway's MAC (the node end's) without asking for it
+    b, net_b = pods("web-b")
+    mac = ip(netns, "-o", "link", "show", net_b.host_veth).split("link/ether ")[1].split()[0]
+    neighbours = subprocess.run(["nsenter", f"--net={b.ns_path('net')}", "ip", "-4", "neigh"],
+                                capture_output=True, text=True, check=True).stdout
+    assert f"10.244.7.1 dev eth0 lladdr {mac} PERMANENT" in neighbours, neighbours
+    with Listener(a.ns_path("net")):
+        assert connect(b.ns_path("net"), net_a.ip) == net_b.ip
+    pods.networker.detach(a.uid)        # the host route goes with the veth
+    assert net_a.host_veth not in ip(netns, "route", "show", "table", "main")
+
+
+def test_pods_reach_their_gateway_where_the_node_answers_arp_only_for_its_own_link(node, pods):
+    # arp_ignore 2 (as IPVS setups have it, for all links): the node end, holding no
+    # address, would answer no ARP for the gateway.
+    subprocess.run(["nsenter", f"--net={node.config.netns}", "sysctl", "-q", "-w",
+                    "net.ipv4.conf.all.arp_ignore=2"], check=True)
+    a, net_a = pods("web-a")
+    b, net_b = pods("web-b")
+    with Listener(a.ns_path("net")):
+        assert connect(b.ns_path("net"), net_a.ip) == net_b.ip
+        assert connect(node.config.netns, net_a.ip) == "10.244.7.1"
+
+
+def test_a_pod_wired_to_the_bridge_by_an_older_agent_is_rewired_as_a_routed_one(node, pods):
+    a, net_a = pods("web-a")
+    netns = node.config.netns
+    ip(netns, "route", "del", f"{net_a.ip}/32")
+    ip(netns, "link", "set", net_a.host_veth, "master", "super0")
+    rewired = pods.networker.attach(a.uid, a.ns_path("net"))
+    assert rewired == net_a
+    assert "master" not in ip(netns, "-o", "link", "show", net_a.host_veth)
+    assert f"dev {net_a.host_veth}" in ip(netns, "route", "get", net_a.ip)
+    with Listener(a.ns_path("net")):
+        assert connect(netns, net_a.ip) == "10.244.7.1"
 
 
 def test_the_node_reaches_its_pods_from_the_gateway_address(node, pods):
